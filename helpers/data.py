@@ -5,9 +5,10 @@ environment variable ``CCD_HANDBOOK_DATA``). It holds the classic handbook's fil
 
 - ``bias-1..5.fits``, ``dark-1..5.fits`` (120 s), ``flat-v-1..5.fits``, ``flat-b-1..5.fits``;
 - ``m13-v-60s-1..3.fits`` and ``m13-b-60s-1..3.fits``: a globular cluster in V and B;
-- ``m51-b-combined.fits``, ``m51-v-combined.fits``, ``m51-r-combined.fits``: a spiral galaxy, already
-  calibrated and averaged from three exposures in each band;
-- ``ds9.reg`` (bright isolated stars) and ``annulus.reg`` (annuli on the galaxy), as DS9 saves them;
+- ``ds9.reg``: bright isolated stars, as DS9 saves regions;
+- ``m51/``: another target, a spiral galaxy: ``m51-b-combined.fits``, ``m51-v-combined.fits`` and
+  ``m51-r-combined.fits`` (already calibrated and averaged from three exposures in each band) and
+  ``annulus.reg`` (annuli on the galaxy, in DS9's "pros" format);
 - ``truth/``: what went into the frames (star positions and magnitudes, the flat, the bias, the dark
   current, offsets, PSF, camera), read with :func:`truth`.
 
@@ -91,7 +92,7 @@ def _plan(seed, size):
             add(f"m13-{band.lower()}-60s-{i}", "science", band, 60.0, base[0] + ddx, base[1] + ddy, gap=40.0)
     galaxy_offsets = {"V": (0.0, 0.0), "B": (2.35, -1.62), "R": (-1.48, 2.27)}
     for band in ("B", "V", "R"):
-        add(f"m51-{band.lower()}-combined", "science", band, 60.0, *galaxy_offsets[band], gap=200.0)
+        add(f"m51/m51-{band.lower()}-combined", "science", band, 60.0, *galaxy_offsets[band], gap=200.0)
     return plan
 
 
@@ -100,7 +101,7 @@ def _header(entry, camera, seed, extra=None):
     kinds = {"bias": "Bias Frame", "dark": "Dark Frame", "flat": "Flat Field", "science": "Light Frame"}
     header["IMAGETYP"] = (kinds[entry["kind"]], "type of exposure")
     objects = {"bias": "bias", "dark": "dark", "flat": "flat"}
-    header["OBJECT"] = (objects.get(entry["kind"]) or entry["name"].split("-")[0].upper(), "target")
+    header["OBJECT"] = (objects.get(entry["kind"]) or Path(entry["name"]).name.split("-")[0].upper(), "target")
     if entry["filter"]:
         header["FILTER"] = (entry["filter"], "filter in the beam")
     header["EXPTIME"] = (entry["exptime"], "[s] exposure time")
@@ -174,7 +175,7 @@ def _region_files(folder, stars, plan_by_name, galaxy, rng, size):
     lines = ["# Region file format: DS9 version 4.1", "# Filename: m51-v-combined.fits"]
     for r_in, r_out in zip(radii[:-1], radii[1:]):
         lines.append(f"image; annulus {gx:.2f} {gy:.2f} {r_in:.2f} {r_out:.2f}")
-    (folder / "annulus.reg").write_text("\n".join(lines) + "\n")
+    (folder / "m51" / "annulus.reg").write_text("\n".join(lines) + "\n")
     return in_reg
 
 
@@ -213,7 +214,7 @@ def synthesize(folder, seed=DEFAULT_SEED, size=1024, n_stars=1800, overwrite=Fal
     folder = Path(folder)
     camera = camera or obs.Camera()
     plan = _plan(seed, size)
-    names = [p["name"] + ".fits" for p in plan] + ["ds9.reg", "annulus.reg"]
+    names = [p["name"] + ".fits" for p in plan] + ["ds9.reg", "m51/annulus.reg"]
     existing = [n for n in names if (folder / n).exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{folder} already holds {existing[0]} (and {len(existing) - 1} more files of the "
@@ -221,6 +222,7 @@ def synthesize(folder, seed=DEFAULT_SEED, size=1024, n_stars=1800, overwrite=Fal
     folder.mkdir(parents=True, exist_ok=True)
     truth_dir = folder / "truth"
     truth_dir.mkdir(exist_ok=True)
+    (folder / "m51").mkdir(exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
 
     scene = obs.frame_rng(seed, "scene")
@@ -309,7 +311,7 @@ def _write_galaxy_frame(folder, truth_dir, entry, model, rng, size, camera, seed
     header["GAIN"] = (n * camera.gain, "[e-/ADU] effective gain of the average")
     header["RDNOISE"] = (round(camera.read_noise * np.sqrt(n), 3), "[e-] effective read noise of the average")
     _write(folder / f"{entry['name']}.fits", average, header)
-    _write(truth_dir / f"{entry['name']}-model.fits", (model * t / camera.gain).astype(np.float32),
+    _write(truth_dir / f"{Path(entry['name']).name}-model.fits", (model * t / camera.gain).astype(np.float32),
            fits.Header({"BUNIT": "ADU", "COMMENT": "noise-free galaxy without sky or stars"}))
 
 
@@ -430,13 +432,17 @@ class Truth:
                             names=("name", "kind", "filter", "exptime", "dx", "dy", "date_obs"))
         self.frames.add_index("name")
         self.stars = Table.read(self.folder / "truth" / "stars.ecsv")
+        for table, columns in ((self.frames, ("dx", "dy")), (self.stars, ("x", "y", "V", "B"))):
+            for column in columns:   # printed rounded, the same on every machine
+                table[column].info.format = ".3f"
 
     def __repr__(self):
         return f"Truth({str(self.folder)!r}: {len(self.stars)} stars, {len(self.frames)} frames)"
 
     def frame(self, name):
         """The row of the frames table for ``name`` (with or without ``.fits``)."""
-        return self.frames.loc[Path(name).name.removesuffix(".fits")]
+        name = Path(name).name.removesuffix(".fits")
+        return self.frames.loc["m51/" + name if name.startswith("m51") else name]
 
     def positions(self, name):
         """Star positions (x, y arrays) in the frame ``name``: the reference positions plus its offset."""

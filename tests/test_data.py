@@ -206,8 +206,8 @@ def test_b_frames_are_offset_from_v_as_the_truth_says(default_set):
 def test_galaxy_frames_are_the_model_plus_sky_and_noise(default_set):
     folder, truth = default_set
     for band in "BVR":
-        frame = _read(folder, f"m51-{band.lower()}-combined")
-        header = fits.getheader(folder / f"m51-{band.lower()}-combined.fits")
+        frame = _read(folder, f"m51/m51-{band.lower()}-combined")
+        header = fits.getheader(folder / "m51" / f"m51-{band.lower()}-combined.fits")
         residual = frame - truth.galaxy_model(band)
         sky = truth.bands[band]["sky"] * 60 / 1.5
         assert np.median(residual) == pytest.approx(sky, rel=0.01)
@@ -226,7 +226,7 @@ def test_region_files_point_at_the_truth(default_set):
         cx, cy, _ = (float(v) for v in line[len("circle("):line.index(")")].split(","))
         star = int(line.split("star ")[1].rstrip("}"))
         assert np.hypot(cx - 1 - x[star - 1], cy - 1 - y[star - 1]) < 1.5
-    annuli = [l.split() for l in (folder / "annulus.reg").read_text().splitlines() if "annulus" in l]
+    annuli = [l.split() for l in (folder / "m51" / "annulus.reg").read_text().splitlines() if "annulus" in l]
     assert len(annuli) >= 5
     gx, gy = truth.galaxy["centre_x"], truth.galaxy["centre_y"]
     assert all(np.hypot(float(a[2]) - 1 - gx, float(a[3]) - 1 - gy) < 2 for a in annuli)

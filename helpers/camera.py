@@ -1,0 +1,111 @@
+"""Measuring the camera from its own frames: read noise, dark current, and how flat a calibrated sky is.
+
+Examples
+--------
+>>> import numpy as np
+>>> from helpers import camera
+>>> rng = np.random.default_rng(1)
+>>> a, b = rng.normal(1000, 6.0, (2, 256, 256))        # two bias frames, 6 ADU of read noise
+>>> round(camera.read_noise(a, b, gain=1.5), 1)          # in electrons
+9.0
+"""
+from __future__ import annotations
+
+import numpy as np
+from astropy.stats import sigma_clipped_stats
+
+
+def read_noise(bias_a, bias_b, gain=1.0):
+    """Read noise from two bias frames: the spread of their difference, divided by sqrt(2), times the gain.
+
+    Subtracting two frames removes everything they share (the bias level and its column structure), and the
+    difference of two independent noises has sqrt(2) times their spread. Sigma clipping ignores cosmic rays.
+
+    Parameters
+    ----------
+    bias_a, bias_b : 2-D arrays in ADU
+    gain : float
+        e-/ADU; the result is in electrons (pass 1.0 to get ADU).
+    """
+    difference = np.asarray(bias_a, float) - np.asarray(bias_b, float)
+    _, _, spread = sigma_clipped_stats(difference, sigma=4.0, maxiters=10)
+    return float(spread / np.sqrt(2.0) * gain)
+
+
+def dark_current(master_dark, dark_exptime, gain=1.0):
+    """Typical dark current in e-/s per pixel from a bias-subtracted master dark (hot pixels clipped).
+
+    Parameters
+    ----------
+    master_dark : 2-D array
+        Bias-subtracted dark in ADU for an exposure of ``dark_exptime`` seconds.
+    dark_exptime : float
+        Seconds.
+    gain : float
+        e-/ADU (pass 1.0 to get ADU/s).
+    """
+    mean, _, _ = sigma_clipped_stats(master_dark, sigma=3.0, maxiters=10)
+    return float(mean * gain / dark_exptime)
+
+
+def hot_pixels(master_dark, dark_exptime, gain=1.0, threshold=3.0):
+    """Mask of pixels whose dark current exceeds ``threshold`` e-/s (with ``gain``, else ADU/s)."""
+    return np.asarray(master_dark) * gain / dark_exptime > threshold
+
+
+def box_levels(image, n_boxes=8):
+    """Sky level (sigma-clipped median) in each of ``n_boxes`` x ``n_boxes`` boxes covering the frame.
+
+    Returns a ``(n_boxes, n_boxes)`` array; row 0 is the bottom of the frame. Stars are clipped away.
+    """
+    ny, nx = np.shape(image)
+    levels = np.empty((n_boxes, n_boxes))
+    for row in range(n_boxes):
+        for col in range(n_boxes):
+            box = image[row * ny // n_boxes:(row + 1) * ny // n_boxes, col * nx // n_boxes:(col + 1) * nx // n_boxes]
+            levels[row, col] = sigma_clipped_stats(box, sigma=2.5, maxiters=10)[1]
+    return levels
+
+
+def _away_from(levels, shape, avoid):
+    """The box levels whose box centre lies more than ``radius`` from ``x, y`` (all of them if avoid is None)."""
+    if avoid is None:
+        return levels.ravel()
+    n_boxes = levels.shape[0]
+    ny, nx = shape
+    centre_y = (np.arange(n_boxes) + 0.5) * ny / n_boxes
+    centre_x = (np.arange(n_boxes) + 0.5) * nx / n_boxes
+    x, y, radius = avoid
+    return levels[np.hypot(centre_x[None, :] - x, centre_y[:, None] - y) > radius]
+
+
+def sky_level(image, n_boxes=8, avoid=None):
+    """The sky level: the median of the box levels of :func:`box_levels` (see :func:`sky_flatness` for avoid)."""
+    return float(np.median(_away_from(box_levels(image, n_boxes), np.shape(image), avoid)))
+
+
+def sky_flatness(image, n_boxes=8, avoid=None):
+    """How flat the sky is across the frame: the rms of the box sky levels divided by their mean.
+
+    A flat-fielded frame of a uniform sky gives a small number (noise and faint stars only); vignetting or
+    dust shadows that were not divided out give a large one.
+
+    Parameters
+    ----------
+    image : 2-D array
+    n_boxes : int
+        The frame is cut into ``n_boxes`` x ``n_boxes`` boxes (see :func:`box_levels`).
+    avoid : tuple (x, y, radius), optional
+        Leave out boxes whose centre lies within ``radius`` pixels of ``x, y``: the core of a star cluster,
+        where thousands of faint stars add light that is not sky.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, x = np.mgrid[0:256, 0:256]
+    >>> vignetted = 100 * (1 - 0.15 * ((x - 128) ** 2 + (y - 128) ** 2) / 128 ** 2)
+    >>> round(sky_flatness(vignetted), 3) > 0.05, round(sky_flatness(np.full((256, 256), 100.0)), 3)
+    (True, 0.0)
+    """
+    levels = _away_from(box_levels(image, n_boxes), np.shape(image), avoid)
+    return float(np.std(levels) / np.mean(levels))

@@ -1,0 +1,490 @@
+"""Image reduction: combining frames, master calibration frames, calibration, overscan.
+
+The whole chapter in one line::
+
+    science = (raw - bias - dark * exptime / dark_exptime) / flat
+
+where ``bias``, ``dark`` and ``flat`` are *master* frames made by combining several raw calibration
+frames, so that their own noise and cosmic rays do not end up in every science frame.
+
+Every function here works on float64 copies: the frames you pass in are never changed, and no
+arithmetic is done in the camera's uint16 (which would wrap around below zero).
+
+Images are 2-D arrays indexed ``[row, col]``, that is ``[y, x]``; a stack of frames is a 3-D array
+indexed ``[frame, y, x]``.
+"""
+import os
+import re
+import warnings
+
+import numpy as np
+from astropy.stats import sigma_clip
+
+__all__ = [
+    "FlatFieldWarning", "METHODS", "combine", "master_bias", "master_dark", "master_flat",
+    "calibrate", "parse_section", "subtract_overscan", "trim", "overscan_and_trim",
+]
+
+#: The ways :func:`combine` can combine a stack of frames.
+METHODS = ("median", "mean", "sigma_clip")
+
+
+class FlatFieldWarning(UserWarning):
+    """A flat field has pixels that are zero, negative or not finite (the result is NaN there)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Small private helpers
+# --------------------------------------------------------------------------------------------------
+
+def _as_cube(stack):
+    """Return `stack` (3-D array or list of 2-D arrays) as a new 3-D float64 array, checking shapes."""
+    if not isinstance(stack, np.ndarray):
+        frames = [np.asarray(frame) for frame in stack]
+        if not frames:
+            raise ValueError("the stack is empty: give at least one frame")
+        for i, frame in enumerate(frames):
+            if frame.ndim != 2:
+                raise ValueError(f"frame {i} is {frame.ndim}-D; every frame must be a 2-D image")
+            if frame.shape != frames[0].shape:
+                raise ValueError(
+                    f"frame {i} is {frame.shape[0]}x{frame.shape[1]} (ny x nx) but frame 0 is "
+                    f"{frames[0].shape[0]}x{frames[0].shape[1]}; all frames must have the same shape "
+                    "(trim or align them first)")
+        stack = np.stack(frames)
+    if stack.ndim != 3 or stack.shape[0] == 0:
+        raise ValueError(f"expected a stack of frames (3-D array or list of 2-D images), got an array "
+                         f"of shape {stack.shape}")
+    return stack.astype(np.float64)  # always a copy
+
+
+def _load(frames):
+    """Read `frames` with :func:`helpers.io.read_stack` if they are file names; else return them."""
+    if isinstance(frames, np.ndarray):
+        return frames
+    if isinstance(frames, (str, os.PathLike)):
+        raise TypeError(f"got a single file name {str(frames)!r}; give a list of file names, e.g. "
+                         "sorted(folder.glob('bias-*.fits'))")
+    frames = list(frames)
+    is_path = [isinstance(item, (str, os.PathLike)) for item in frames]
+    if frames and all(is_path):
+        from helpers import io  # imported here so that working on arrays needs no FITS reader
+        return io.read_stack(frames)
+    if any(is_path):
+        raise ValueError("give either a list of file names or a list of arrays, not a mixture")
+    return frames
+
+
+def _matching(name, value, shape, against="the raw frames"):
+    """Return `value` as float64; it must be a single number or an image of `shape`."""
+    value = np.asarray(value, dtype=np.float64)
+    if value.ndim != 0 and value.shape != tuple(shape):
+        raise ValueError(
+            f"{name} has shape {value.shape} but {against} have shape {tuple(shape)} (ny, nx); "
+            f"use a {name} made from frames of the same size, trimmed the same way")
+    return value
+
+
+def _dark_scale(exptime, dark_exptime, exptime_name="exptime"):
+    """Factor by which to multiply the master dark: exptime / dark_exptime (1 when both are None)."""
+    if exptime is None and dark_exptime is None:
+        return 1.0
+    if exptime is None or dark_exptime is None:
+        raise ValueError(f"to scale the dark give both {exptime_name} and dark_exptime (in seconds), "
+                         "or neither if the dark already has the same exposure time")
+    if dark_exptime <= 0 or exptime < 0:
+        raise ValueError(f"exposure times must be positive, got {exptime_name}={exptime}, "
+                         f"dark_exptime={dark_exptime}")
+    return exptime / dark_exptime
+
+
+# --------------------------------------------------------------------------------------------------
+# Combining frames
+# --------------------------------------------------------------------------------------------------
+
+def combine(stack, method="median", sigma=3.0, maxiters=5):
+    """Combine a stack of frames pixel by pixel into one frame.
+
+    Parameters
+    ----------
+    stack : 3-D array (n, ny, nx) or list of 2-D arrays
+        The frames, all of the same shape. NaN pixels are ignored (aligned frames have NaN
+        edges); a pixel that is NaN in every frame stays NaN.
+    method : {"median", "mean", "sigma_clip"}
+        ``"median"``: the median of each pixel; robust against a cosmic ray in one frame.
+        ``"mean"``: the mean; least noisy, but one cosmic ray spoils it.
+        ``"sigma_clip"``: reject values more than `sigma` robust standard deviations from the median
+        (astropy's ``sigma_clip`` along the frame axis with ``cenfunc='median'``,
+        ``stdfunc='mad_std'``), then take the mean of the values that survive. Nearly as
+        low-noise as the mean and as robust as the median.
+    sigma : float
+        Clipping threshold in standard deviations (``"sigma_clip"`` only).
+    maxiters : int
+        Maximum number of clipping iterations (``"sigma_clip"`` only).
+
+    Returns
+    -------
+    2-D float64 array (ny, nx)
+
+    Notes
+    -----
+    Why the *robust* standard deviation? Take one pixel in five frames: four values near 0 and a
+    cosmic ray of value A. The plain standard deviation of the five values is ``0.4 A``: the
+    cosmic ray inflates it in proportion to its own size, so it sits only ``A / 0.4 A = 2.5``
+    standard deviations from the median, however large A is (no value of five can ever be more
+    than 2.6 standard deviations from their median). A 3-sigma clip with the plain standard
+    deviation can therefore never reject it; with a median centre that needs at least 8 frames.
+    The median absolute deviation (``mad_std``) of the five values hardly notices the cosmic
+    ray, so the cosmic ray is many robust sigmas away and is rejected.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = np.array([[[10.0]], [[11.0]], [[9.0]], [[10.0]], [[5000.0]]])  # cosmic ray in frame 4
+    >>> combine(stack, "mean")
+    array([[1008.]])
+    >>> combine(stack, "median")
+    array([[10.]])
+    >>> combine(stack, "sigma_clip")
+    array([[10.]])
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(map(repr, METHODS))}")
+    stack = _as_cube(stack)
+    if method == "sigma_clip":
+        # Masking the NaN pixels first tells astropy they are expected (no warning about them).
+        clipped = sigma_clip(np.ma.masked_invalid(stack), sigma=sigma, maxiters=maxiters,
+                             cenfunc="median", stdfunc="mad_std", axis=0, masked=True)
+        return clipped.mean(axis=0).filled(np.nan)
+    with warnings.catch_warnings():
+        # A pixel that is NaN in every frame gives NaN, which is the right answer: no warning needed.
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        if method == "median":
+            return np.nanmedian(stack, axis=0)
+        return np.nanmean(stack, axis=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Master calibration frames
+# --------------------------------------------------------------------------------------------------
+
+def master_bias(biases, method="median"):
+    """Combine bias frames into a master bias.
+
+    Parameters
+    ----------
+    biases : 3-D array, list of 2-D arrays, or list of FITS file names
+        The bias frames (file names are read with :func:`helpers.io.read_stack`).
+    method : {"median", "mean", "sigma_clip"}
+        How to combine them, see :func:`combine`.
+
+    Returns
+    -------
+    2-D float64 array, in ADU.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> biases = np.full((5, 2, 3), 200.0)
+    >>> master_bias(biases)
+    array([[200., 200., 200.],
+           [200., 200., 200.]])
+    """
+    return combine(_load(biases), method)
+
+
+def master_dark(darks, bias, method="median"):
+    """Subtract the master bias from each dark frame and combine them into a master dark.
+
+    The result is the dark signal in ADU accumulated during the darks' *own* exposure time (not a
+    rate per second). To use it for a frame of another exposure time, scale it by
+    ``exptime / dark_exptime``, which :func:`calibrate` does for you.
+
+    Parameters
+    ----------
+    darks : 3-D array, list of 2-D arrays, or list of FITS file names
+        Dark frames, all with the same exposure time.
+    bias : 2-D array or float
+        The master bias (ADU).
+    method : {"median", "mean", "sigma_clip"}
+        How to combine them, see :func:`combine`.
+
+    Returns
+    -------
+    2-D float64 array, dark signal in ADU for the darks' exposure time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> darks = np.full((5, 2, 2), 212.0)          # 200 ADU bias + 12 ADU of dark in 120 s
+    >>> master_dark(darks, bias=np.full((2, 2), 200.0))
+    array([[12., 12.],
+           [12., 12.]])
+    """
+    stack = _as_cube(_load(darks))
+    stack -= _matching("bias", bias, stack.shape[1:], against="the darks")
+    return combine(stack, method)
+
+
+def master_flat(flats, bias, dark=None, flat_exptime=None, dark_exptime=None, method="median"):
+    """Make a master flat normalised to a median of 1.
+
+    Each flat has the bias removed and its own dark current (the master dark scaled by
+    ``flat_exptime / dark_exptime``), is divided by its own median (twilight flats differ in level),
+    and only then are the flats combined. The combination is divided by its median.
+
+    Parameters
+    ----------
+    flats : 3-D array, list of 2-D arrays, or list of FITS file names
+        Flat-field frames of one filter.
+    bias : 2-D array or float
+        The master bias (ADU).
+    dark : 2-D array, optional
+        The master dark from :func:`master_dark` (ADU for `dark_exptime`). Leave it out only if the
+        flats are so short that their dark current is negligible.
+    flat_exptime, dark_exptime : float, optional
+        Exposure times (s) of the flats and of the master dark. Give both, or neither if the dark
+        has the same exposure time as the flats (it is then subtracted unscaled).
+    method : {"median", "mean", "sigma_clip"}
+        How to combine the normalised flats, see :func:`combine`.
+
+    Returns
+    -------
+    2-D float64 array with median 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flats = np.array([[[1100.0, 2100.0]], [[2100.0, 4100.0]]])   # two levels, bias 100
+    >>> master_flat(flats, bias=100.0)
+    array([[0.66666667, 1.33333333]])
+    """
+    stack = _as_cube(_load(flats))
+    shape = stack.shape[1:]
+    stack -= _matching("bias", bias, shape, against="the flats")
+    if dark is not None:
+        scale = _dark_scale(flat_exptime, dark_exptime, "flat_exptime")
+        stack -= _matching("dark", dark, shape, against="the flats") * scale
+    for i, frame in enumerate(stack):
+        level = np.nanmedian(frame)
+        if not level > 0:
+            raise ValueError(f"flat {i} has a median of {level:.4g} ADU after removing bias and dark; "
+                             "a flat must be well exposed (check the frames, bias and dark)")
+        frame /= level  # `frame` is a view: this changes the stack
+    master = combine(stack, method)
+    return master / np.nanmedian(master)
+
+
+# --------------------------------------------------------------------------------------------------
+# Calibrating science frames
+# --------------------------------------------------------------------------------------------------
+
+def calibrate(raw, bias=None, dark=None, flat=None, exptime=None, dark_exptime=None):
+    """Calibrate raw frames: ``(raw - bias - dark * exptime / dark_exptime) / flat``.
+
+    Parameters
+    ----------
+    raw : 2-D array (ny, nx) or 3-D stack (n, ny, nx)
+        Raw frame(s) in ADU; each frame of a stack is calibrated. NaN pixels stay NaN.
+    bias : 2-D array or float, optional
+        Master bias (ADU).
+    dark : 2-D array, optional
+        Master dark (ADU accumulated in `dark_exptime`), as made by :func:`master_dark`.
+    flat : 2-D array, optional
+        Master flat normalised to 1, as made by :func:`master_flat`. Where it is zero, negative
+        or not finite the result is NaN and a :class:`FlatFieldWarning` says how many such pixels
+        there are and where.
+    exptime, dark_exptime : float, optional
+        Exposure times (s) of the raw frame(s) and of the master dark; the dark is multiplied by
+        ``exptime / dark_exptime``. Give both, or neither if the dark has the same exposure time
+        as the raw frames (it is then subtracted unscaled).
+
+    Returns
+    -------
+    float64 array of the same shape as `raw` (a new array; `raw` is not changed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> raw = np.array([[330.0, 530.0]])        # bias 100 + 10 ADU of dark in 60 s + flat * sky
+    >>> calibrate(raw, bias=100.0, dark=np.array([[20.0, 20.0]]), flat=np.array([[1.0, 2.0]]),
+    ...           exptime=60.0, dark_exptime=120.0)
+    array([[220., 210.]])
+    """
+    result = np.array(raw, dtype=np.float64)  # a copy: the raw frame is never changed
+    if result.ndim not in (2, 3):
+        raise ValueError(f"raw must be a 2-D frame or a 3-D stack of frames, got shape {result.shape}")
+    shape = result.shape[-2:]
+    if bias is not None:
+        result -= _matching("bias", bias, shape)
+    if dark is not None:
+        scale = _dark_scale(exptime, dark_exptime)
+        result -= _matching("dark", dark, shape) * scale
+    if flat is not None:
+        flat = np.broadcast_to(_matching("flat", flat, shape), shape)
+        bad = ~np.isfinite(flat) | (flat <= 0)
+        if bad.any():
+            first = ", ".join(f"({x}, {y})" for y, x in np.argwhere(bad)[:5])
+            warnings.warn(f"{bad.sum()} flat-field pixel(s) are zero, negative or not finite; the result "
+                          f"is NaN there (first at x, y = {first}). Check the master flat.",
+                          FlatFieldWarning, stacklevel=2)
+            flat = np.where(bad, np.nan, flat)  # dividing by NaN gives NaN, not inf
+        result /= flat
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Overscan and trimming
+# --------------------------------------------------------------------------------------------------
+
+_SECTION = re.compile(r"\[\s*(\d+)\s*:\s*(\d+)\s*,\s*(\d+)\s*:\s*(\d+)\s*\]")
+
+
+def parse_section(section):
+    """Turn a FITS/IRAF section such as ``'[4:13,1:520]'`` into numpy slices ``(rows, cols)``.
+
+    The section is 1-based with inclusive ends and gives the x (column) range first; the slices
+    are 0-based, end-exclusive and in numpy order ``[row, col]``.
+
+    Parameters
+    ----------
+    section : str
+        For example the BIASSEC or TRIMSEC header value. Spaces are allowed.
+
+    Returns
+    -------
+    (slice, slice)
+        Row slice and column slice, so that ``data[rows, cols]`` is the section.
+
+    Examples
+    --------
+    >>> parse_section("[4:13,1:520]")
+    (slice(0, 520, None), slice(3, 13, None))
+    """
+    match = _SECTION.fullmatch(str(section).strip())
+    if match is None:
+        raise ValueError(f"cannot read the section {section!r}; expected '[x1:x2,y1:y2]' "
+                         "(1-based, inclusive, x range first), e.g. '[4:13,1:520]'")
+    x1, x2, y1, y2 = (int(n) for n in match.groups())
+    if not (1 <= x1 <= x2 and 1 <= y1 <= y2):
+        raise ValueError(f"cannot use the section {section!r}: numbers start at 1 and each range must "
+                         "go upwards (flipped sections are not supported)")
+    return slice(y1 - 1, y2), slice(x1 - 1, x2)
+
+
+def _section_of(data, section):
+    """Parse `section` and check that it lies inside `data`."""
+    rows, cols = parse_section(section)
+    ny, nx = data.shape
+    if rows.stop > ny or cols.stop > nx:
+        raise ValueError(f"the section {section!r} reaches beyond the frame, which is {nx} x {ny} "
+                         "(nx x ny); is this the raw, untrimmed frame?")
+    return rows, cols
+
+
+def subtract_overscan(data, biassec, axis="auto"):
+    """Subtract the bias level measured in the overscan strip.
+
+    Parameters
+    ----------
+    data : 2-D array
+        A raw, untrimmed frame (ADU).
+    biassec : str
+        The overscan section, e.g. the header's BIASSEC ``'[4:13,1:520]'``.
+    axis : {"auto", "row", "column", "constant"}
+        ``"row"``: the median of the overscan in each row is subtracted from that row (for an
+        overscan made of columns at the side of the chip; follows a bias level that drifts
+        during readout). ``"column"``: the same per column (an overscan made of rows).
+        ``"constant"``: one median for the whole frame (least noisy if the level is flat).
+        ``"auto"`` (default): ``"row"`` if the strip is taller than wide, else ``"column"``.
+        Rows (columns) not covered by the strip become NaN; trim them away.
+
+    Returns
+    -------
+    2-D float64 array of the same shape, overscan included (trim it with :func:`trim`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frame = np.array([[100.0, 150.0, 151.0],
+    ...                   [102.0, 160.0, 161.0]])    # column 1 (x=1) is the overscan
+    >>> subtract_overscan(frame, "[1:1,1:2]")
+    array([[ 0., 50., 51.],
+           [ 0., 58., 59.]])
+    """
+    data = np.array(data, dtype=np.float64)
+    if data.ndim != 2:
+        raise ValueError(f"data must be a 2-D frame, got shape {data.shape}")
+    rows, cols = _section_of(data, biassec)
+    overscan = data[rows, cols]
+    if axis == "auto":
+        axis = "row" if overscan.shape[0] >= overscan.shape[1] else "column"
+    if axis == "row":
+        level = np.full((data.shape[0], 1), np.nan)
+        level[rows, 0] = np.median(overscan, axis=1)
+    elif axis == "column":
+        level = np.full((1, data.shape[1]), np.nan)
+        level[0, cols] = np.median(overscan, axis=0)
+    elif axis == "constant":
+        level = np.median(overscan)
+    else:
+        raise ValueError(f"unknown axis {axis!r}; choose 'auto', 'row', 'column' or 'constant'")
+    return data - level
+
+
+def trim(data, trimsec):
+    """Cut out the useful part of a frame.
+
+    Parameters
+    ----------
+    data : 2-D array
+    trimsec : str
+        The section to keep, e.g. the header's TRIMSEC ``'[17:528,1:520]'``.
+
+    Returns
+    -------
+    2-D float64 array (a copy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> trim(np.arange(12.0).reshape(3, 4), "[2:4,1:2]")
+    array([[1., 2., 3.],
+           [5., 6., 7.]])
+    """
+    data = np.asarray(data)
+    rows, cols = _section_of(data, trimsec)
+    return np.array(data[rows, cols], dtype=np.float64)
+
+
+def overscan_and_trim(data, header, axis="auto"):
+    """Subtract the overscan (header BIASSEC) and trim the frame (header TRIMSEC).
+
+    Parameters
+    ----------
+    data : 2-D array
+        A raw, untrimmed frame.
+    header : astropy.io.fits.Header or dict
+        Its header, with the BIASSEC and TRIMSEC keywords.
+    axis : {"auto", "row", "column", "constant"}
+        How to measure the overscan, see :func:`subtract_overscan`.
+
+    Returns
+    -------
+    2-D float64 array, the trimmed, overscan-subtracted frame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frame = np.array([[100.0, 150.0, 151.0],
+    ...                   [102.0, 160.0, 161.0]])
+    >>> overscan_and_trim(frame, {"BIASSEC": "[1:1,1:2]", "TRIMSEC": "[2:3,1:2]"})
+    array([[50., 51.],
+           [58., 59.]])
+    """
+    for keyword in ("BIASSEC", "TRIMSEC"):
+        if keyword not in header:
+            raise ValueError(f"the header has no {keyword} keyword; give the sections yourself, e.g. "
+                             "trim(subtract_overscan(data, '[4:13,1:520]'), '[17:528,1:520]')")
+    return trim(subtract_overscan(data, header["BIASSEC"], axis), header["TRIMSEC"])
