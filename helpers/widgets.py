@@ -50,7 +50,8 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
     Returns
     -------
     ipywidgets.VBox
-        The slider, the report line and the picture; ``.children[0]`` is the slider.
+        The slider, the report line and the picture (``.children``); ``.image`` is the matplotlib image
+        whose limits the slider sets.
     """
     start = plot.limits(image) if vmin is None or vmax is None else (vmin, vmax)
     low, high = plot.limits(image, "percentile", percentiles=(0.01, 99.99))
@@ -76,4 +77,6 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
             display(fig)
 
     slider.observe(update, names="value")
-    return ipw.VBox([slider, report, picture])
+    box = ipw.VBox([slider, report, picture])
+    box.image = im          # for tests and for the curious: the matplotlib image the slider changes
+    return box
