@@ -49,7 +49,7 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```sh\n(.*?)\n```", readme, flags=re.S)
     open_cmd, test_cmd = blocks[0], blocks[1]
-    assert "jupyter lab" in open_cmd and "pip install -e ." in open_cmd
+    assert open_cmd.endswith("-m helpers") and "pip install -e ." in open_cmd
     assert test_cmd.startswith("python3 -m venv") and "pytest" in test_cmd and "-c constraints.txt" in test_cmd
     assert readme.index(test_cmd) < readme.index("## ")           # before any section
     ci = (ROOT / ".ci" / "run").read_text()
