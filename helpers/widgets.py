@@ -54,9 +54,11 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
         whose limits the slider sets.
     """
     start = plot.limits(image) if vmin is None or vmax is None else (vmin, vmax)
-    low, high = plot.limits(image, "percentile", percentiles=(0.01, 99.99))
+    # The slider spans the faintest 0.1 % to the brightest 0.5 % of the pixels: wide enough to reach into the
+    # stars, narrow enough that the sky's few tens of ADU are not squeezed into one end of the slider.
+    low, high = plot.limits(image, "percentile", percentiles=(0.1, 99.5))
     low, high = min(low, start[0]), max(high, start[1])
-    step = step or max((high - low) / 500.0, 1e-6)
+    step = step or max((high - low) / 1000.0, 1e-6)
     slider = ipw.FloatRangeSlider(value=start, min=low, max=high, step=step, description="limits",
                                   continuous_update=False, readout_format=".0f",
                                   layout=ipw.Layout(width="95%"))
