@@ -16,13 +16,14 @@ indexed ``[frame, y, x]``.
 import os
 import re
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from astropy.stats import sigma_clip
 
 __all__ = [
     "FlatFieldWarning", "METHODS", "combine", "master_bias", "master_dark", "master_flat",
-    "calibrate", "parse_section", "subtract_overscan", "trim", "overscan_and_trim",
+    "calibrate", "Reduced", "reduce_band", "parse_section", "subtract_overscan", "trim", "overscan_and_trim",
 ]
 
 #: The ways :func:`combine` can combine a stack of frames.
@@ -332,6 +333,79 @@ def calibrate(raw, bias=None, dark=None, flat=None, exptime=None, dark_exptime=N
             flat = np.where(bad, np.nan, flat)  # dividing by NaN gives NaN, not inf
         result /= flat
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# The whole reduction of one filter, as chapter 01 teaches it
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Reduced:
+    """What :func:`reduce_band` returns: the combined image, the calibrated frames and the masters."""
+
+    image: np.ndarray        # median of the calibrated frames (ADU for one exposure)
+    frames: np.ndarray       # the calibrated frames, a stack (n, ny, nx)
+    names: list              # their file names, in the order of `frames`
+    exptime: float           # seconds, of each science frame
+    bias: np.ndarray
+    dark: np.ndarray         # ADU in dark_exptime
+    dark_exptime: float
+    flat: np.ndarray         # median 1
+    header: object           # header of the first science frame
+
+
+def _one_exptime(frames, kind, band=None):
+    times = sorted({float(t) for t, k, f in zip(frames["exptime"], frames["kind"], frames["filter"])
+                    if k == kind and (band is None or f.lower() == band.lower())})
+    if len(times) != 1:
+        what = f"{kind} frames" + (f" in {band}" if band else "")
+        raise ValueError(f"expected {what} of one exposure time, found {times or 'none'}; "
+                         "select the frames yourself and call master_dark/master_flat/calibrate")
+    return times[0]
+
+
+def reduce_band(frames, band, method="median"):
+    """Reduce all science frames of one filter, exactly as chapter 01 does step by step.
+
+    Master bias and dark from all bias and dark frames, master flat from the flats of ``band`` (with their
+    own bias and scaled dark removed), each science frame calibrated with the dark scaled to its exposure
+    time, then the calibrated frames combined with ``method``.
+
+    Parameters
+    ----------
+    frames : astropy.table.Table
+        The table of :func:`helpers.io.collect`.
+    band : str
+        Filter name, e.g. "V" or "B" (case ignored).
+    method : str
+        How to combine the calibrated frames, see :func:`combine`.
+
+    Returns
+    -------
+    Reduced
+
+    Examples
+    --------
+    >>> from helpers import data, io, reduce
+    >>> v = reduce.reduce_band(io.collect(data.ensure()), "V")      # doctest: +SKIP
+    >>> v.image.shape, v.names[0]                                    # doctest: +SKIP
+    ((1024, 1024), 'm13-v-60s-1.fits')
+    """
+    from helpers import io
+
+    science = io.select(frames, kind="science", filter=band)
+    if not science:
+        raise ValueError(f"no science frames in filter {band!r}; the filters present are "
+                         f"{sorted(set(frames['filter']) - {''})}")
+    exptime, dark_exptime = _one_exptime(frames, "science", band), _one_exptime(frames, "dark")
+    bias = master_bias(io.select(frames, kind="bias"))
+    dark = master_dark(io.select(frames, kind="dark"), bias)
+    flat = master_flat(io.select(frames, kind="flat", filter=band), bias, dark,
+                       flat_exptime=_one_exptime(frames, "flat", band), dark_exptime=dark_exptime)
+    calibrated = calibrate(io.read_stack(science), bias, dark, flat, exptime=exptime, dark_exptime=dark_exptime)
+    return Reduced(image=combine(calibrated, method), frames=calibrated, names=[os.path.basename(p) for p in science],
+                   exptime=exptime, bias=bias, dark=dark, dark_exptime=dark_exptime, flat=flat,
+                   header=io.read_frame(science[0])[1])
 
 
 # --------------------------------------------------------------------------------------------------

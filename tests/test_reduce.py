@@ -449,3 +449,23 @@ def test_masters_accept_file_names(tmp_path, rng):
     np.testing.assert_allclose(reduce.master_flat(flat_paths, bias), flat, rtol=1e-5)
     with pytest.raises(TypeError, match="list of file names"):
         reduce.master_bias(str(bias_paths[0]))
+
+
+# ---------------------------------------------------------------- the one-call reduction used by later chapters
+def test_reduce_band_is_chapter_01_step_by_step():
+    from helpers import data, io
+
+    folder = data.ensure()
+    frames = io.collect(folder)
+    v = reduce.reduce_band(frames, "v")
+    bias = reduce.master_bias(io.select(frames, kind="bias"))
+    dark = reduce.master_dark(io.select(frames, kind="dark"), bias)
+    flat = reduce.master_flat(io.select(frames, kind="flat", filter="V"), bias, dark, flat_exptime=5.0,
+                              dark_exptime=120.0)
+    science = io.read_stack(io.select(frames, kind="science", filter="V"))
+    expected = reduce.combine(reduce.calibrate(science, bias, dark, flat, exptime=60.0, dark_exptime=120.0))
+    assert v.names == ["m13-v-60s-1.fits", "m13-v-60s-2.fits", "m13-v-60s-3.fits"]
+    assert v.exptime == 60.0 and v.dark_exptime == 120.0 and v.frames.shape == (3, 1024, 1024)
+    np.testing.assert_array_equal(v.image, expected)
+    with pytest.raises(ValueError, match="no science frames in filter 'I'"):
+        reduce.reduce_band(frames, "I")
