@@ -82,3 +82,110 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
     box = ipw.VBox([slider, report, picture])
     box.image = im          # for tests and for the curious: the matplotlib image the slider changes
     return box
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 02: the detection threshold
+# --------------------------------------------------------------------------------------------------
+def detection_report(summary, threshold):
+    """The line the threshold slider prints, from :func:`helpers.detect.detection_summary`'s result."""
+    line = f"threshold {threshold:.1f} sigma: {summary['count']} detections"
+    if summary.get("n_truth"):
+        line += (f"; found {100 * summary['completeness']:.1f} % of the {summary['n_truth']} true stars with"
+                 f" SNR > 50; {summary['false']} false ({100 * summary['false_fraction']:.1f} %)")
+    return line
+
+
+def threshold_viewer(image, truth_x=None, truth_y=None, truth_snr=None, threshold=5.0, low=2.0, high=50.0):
+    """The frame with its detections circled, and a slider for the threshold (in noise units).
+
+    Each move runs :func:`helpers.detect.detection_summary` (the background is measured once) and moves
+    the circles; with the truth given, the report line also gives completeness and false detections.
+    """
+    from . import detect
+
+    level_noise = detect.background(image)
+    truth = (truth_x, truth_y) if truth_x is not None else (np.array([]), np.array([]))
+
+    def summarise(value):
+        return detect.detection_summary(image, value, *truth, truth_snr=truth_snr, background=level_noise)
+
+    slider = ipw.FloatSlider(value=threshold, min=low, max=high, step=0.5, description="threshold",
+                             continuous_update=False, readout_format=".1f", layout=ipw.Layout(width="95%"))
+    summary = summarise(threshold)
+    report = ipw.Label(detection_report(summary, threshold))
+    picture = ipw.Output()
+    with plt.ioff():
+        fig, ax = plt.subplots(figsize=(6.5, 6))
+        plot.show(image, ax=ax, colorbar=False, title="detections (circles)")
+        (circles,) = ax.plot(summary["stars"]["x"], summary["stars"]["y"], "o", ms=9, mfc="none",
+                             mec=plot.COLOURS[0], mew=1.2)
+    with picture:
+        display(fig)
+
+    def update(change):
+        result = summarise(change["new"])
+        circles.set_data(result["stars"]["x"], result["stars"]["y"])
+        report.value = detection_report(result, change["new"])
+        with picture:
+            picture.clear_output(wait=True)
+            display(fig)
+
+    slider.observe(update, names="value")
+    box = ipw.VBox([slider, report, picture])
+    box.circles = circles
+    return box
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 04: shifting one frame onto another by hand
+# --------------------------------------------------------------------------------------------------
+def shift_report(reference, image, dx, dy):
+    """The line the shift sliders print: the trial offset and the rms of the difference image."""
+    from . import align
+
+    _, rms = align.difference_image(reference, image, dx, dy)
+    return _shift_line(dx, dy, rms)
+
+
+def _shift_line(dx, dy, rms):
+    return f"dx = {dx:+.2f} px, dy = {dy:+.2f} px: rms of the difference {rms:.2f} ADU"
+
+
+def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
+    """Sliders for dx and dy, with the live difference ``reference - shift(image, dx, dy)``.
+
+    Pass cut-outs (a few hundred pixels across) for a quick response; the difference is computed with
+    linear interpolation (see :func:`helpers.align.difference_image`).
+    """
+    from . import align
+
+    def make(name, value):
+        return ipw.FloatSlider(value=value, min=-span, max=span, step=step, description=name,
+                               continuous_update=False, readout_format="+.2f", layout=ipw.Layout(width="95%"))
+
+    slider_x, slider_y = make("dx", dx), make("dy", dy)
+    difference, rms = align.difference_image(reference, image, dx, dy)
+    report = ipw.Label(_shift_line(dx, dy, rms))
+    limit = np.nanpercentile(np.abs(difference), 99.5)     # the same grey scale for every trial
+    picture = ipw.Output()
+    with plt.ioff():
+        fig, ax = plt.subplots(figsize=(6.5, 6))
+        _, im = plot.show(difference, ax=ax, vmin=-limit, vmax=limit, title="reference - shifted image",
+                          cmap="RdBu_r")
+    with picture:
+        display(fig)
+
+    def update(_change):
+        new, rms = align.difference_image(reference, image, slider_x.value, slider_y.value)
+        im.set_data(new)
+        report.value = _shift_line(slider_x.value, slider_y.value, rms)
+        with picture:
+            picture.clear_output(wait=True)
+            display(fig)
+
+    slider_x.observe(update, names="value")
+    slider_y.observe(update, names="value")
+    box = ipw.VBox([slider_x, slider_y, report, picture])
+    box.image = im
+    return box

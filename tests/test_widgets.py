@@ -36,3 +36,32 @@ def test_moving_the_stretch_slider_changes_the_picture_and_the_report(frame):
     slider.value = (start[0] + 20, start[1] - 20)
     assert report.value == widgets.stretch_report(frame, *slider.value)
     assert viewer.image.get_clim() == pytest.approx(slider.value)
+
+
+def _two_star_field(dx=0.0, dy=0.0, seed=3):
+    yy, xx = np.mgrid[0:96, 0:96]
+    image = np.random.default_rng(seed).normal(100.0, 3.0, (96, 96))
+    for x, y, f in ((30.2, 40.7, 30000.0), (60.6, 55.1, 15000.0), (45.0, 20.0, 8000.0)):
+        image += f * np.exp(-((xx - x - dx) ** 2 + (yy - y - dy) ** 2) / (2 * 1.8 ** 2)) / (2 * np.pi * 1.8 ** 2)
+    return image
+
+
+def test_threshold_slider_finds_fewer_stars_as_it_rises_and_reports_against_the_truth():
+    image = _two_star_field()
+    viewer = widgets.threshold_viewer(image, [30.2, 60.6, 45.0], [40.7, 55.1, 20.0], threshold=5.0)
+    slider, report, _ = viewer.children
+    assert report.value.startswith("threshold 5.0 sigma: 3 detections")
+    slider.value = 40.0
+    x, _ = viewer.circles.get_data()
+    assert len(x) < 3 and report.value.startswith(f"threshold 40.0 sigma: {len(x)} detections")
+
+
+def test_shift_sliders_show_the_smallest_residual_at_the_true_offset():
+    reference, moved = _two_star_field(), _two_star_field(dx=0.6, dy=-0.4, seed=4)
+    viewer = widgets.shift_viewer(reference, moved)
+    slider_x, slider_y, report, _ = viewer.children
+    at_zero = float(report.value.split("difference ")[1].split()[0])
+    slider_x.value, slider_y.value = -0.6, 0.4
+    at_truth = float(report.value.split("difference ")[1].split()[0])
+    assert report.value == widgets.shift_report(reference, moved, -0.6, 0.4)
+    assert at_truth < 0.5 * at_zero

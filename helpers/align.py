@@ -1,0 +1,400 @@
+"""Image alignment: measure the offset between two frames, shift one onto the other, match star lists.
+
+Two frames of the same field are never exactly aligned: the telescope drifts between exposures and a
+filter change moves the image by a fraction of a pixel or more. Before two frames can be combined, or
+their fluxes compared star by star (a colour), one must be moved onto the other.
+
+The sign convention (used everywhere in the handbook)::
+
+    dx, dy = measure_offset(reference, image)
+    aligned = shift(image, dx, dy)          # lands on reference
+
+so ``dx, dy`` is how far the image's content must move. If ``image`` is the reference moved by +3 px in
+x, then ``dx = -3``. A star at ``(x, y)`` in ``image`` is at ``(x + dx, y + dy)`` in ``reference``.
+
+Positions are named ``x`` (column) and ``y`` (row); a 2-D array is indexed ``[y, x]``, which is why the
+calls to ``scipy.ndimage.shift`` below pass ``(dy, dx)``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from helpers import align
+>>> yy, xx = np.mgrid[0:64, 0:64]
+>>> def star(x0, y0):
+...     return np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 2.0 ** 2))
+>>> reference = star(30.0, 20.0) + star(45.0, 40.0)
+>>> image = star(33.25, 18.5) + star(48.25, 38.5)       # moved by +3.25 in x, -1.5 in y
+>>> dx, dy = align.measure_offset(reference, image)
+>>> print(f"{dx:.2f} {dy:.2f}")
+-3.25 1.50
+"""
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from .detect import background, find_stars
+
+__all__ = ["match", "measure_offset", "shift", "difference_image", "difference_residual"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Matching star lists
+# --------------------------------------------------------------------------------------------------
+def match(xy_a, xy_b, tol):
+    """Pair the points of two lists one to one: nearest pairs first, none farther apart than ``tol``.
+
+    Parameters
+    ----------
+    xy_a, xy_b : array_like, shape (n, 2) and (m, 2)
+        Positions as columns ``(x, y)``.
+    tol : float
+        Largest distance (pixels) of a pair.
+
+    Returns
+    -------
+    index_a, index_b : ndarray of int
+        ``xy_a[index_a[k]]`` is paired with ``xy_b[index_b[k]]``; sorted by ``index_a``. A point is in
+        at most one pair: all pairs closer than ``tol`` are sorted by distance and taken in turn,
+        skipping any whose point is already taken.
+
+    Examples
+    --------
+    >>> from helpers import align
+    >>> a = [(10.0, 10.0), (20.0, 20.0), (50.0, 5.0)]
+    >>> b = [(20.3, 19.9), (10.1, 9.8), (90.0, 90.0)]
+    >>> ia, ib = align.match(a, b, tol=1.0)
+    >>> ia.tolist(), ib.tolist()
+    ([0, 1], [1, 0])
+    """
+    xy_a, xy_b = _points(xy_a, "xy_a"), _points(xy_b, "xy_b")
+    if len(xy_a) == 0 or len(xy_b) == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    close = cKDTree(xy_a).sparse_distance_matrix(cKDTree(xy_b), tol, output_type="ndarray")
+    close = close[np.argsort(close["v"], kind="stable")]
+    taken_a, taken_b = np.zeros(len(xy_a), dtype=bool), np.zeros(len(xy_b), dtype=bool)
+    pairs = []
+    for i, j in zip(close["i"], close["j"]):
+        if not taken_a[i] and not taken_b[j]:
+            taken_a[i] = taken_b[j] = True
+            pairs.append((i, j))
+    pairs = np.array(sorted(pairs), dtype=int).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _points(xy, name):
+    """``xy`` as a float array of shape (n, 2), with a clear error otherwise."""
+    xy = np.asarray(xy, dtype=float)
+    if xy.size == 0:
+        return xy.reshape(0, 2)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (n, 2) with columns x, y; got shape {xy.shape} "
+                         "(use np.column_stack([x, y]))")
+    return xy
+
+
+# --------------------------------------------------------------------------------------------------
+# Measuring the offset
+# --------------------------------------------------------------------------------------------------
+def measure_offset(reference, image, method="xcorr", tol=2.0):
+    """Measure the sub-pixel offset ``(dx, dy)`` that :func:`shift` must apply to ``image`` to land on
+    ``reference``.
+
+    ``method="xcorr"`` (the default) cross-correlates the two frames: the correlation
+    ``c(dx, dy) = sum over pixels of reference(x + dx, y + dy) * image(x, y)`` is largest when the stars
+    of both frames lie on top of each other.
+
+    1. The backgrounds are subtracted (else the flat sky dominates the sum); NaN pixels (the empty
+       edges of a shifted frame) count as background.
+    2. ``c`` is computed for every whole-pixel offset at once with FFTs (the correlation theorem); its
+       highest value gives the offset to the nearest pixel.
+    3. Only the sky that both frames see is compared: a star cut in half by the edge of one frame but
+       whole in the other would pull the answer. Both frames are multiplied by the same window (the
+       common area, with edges softened over ``8`` px), laid on the same sky: in the image it is moved by
+       the offset found so far.
+    4. ``c`` is evaluated on finer and finer grids around its peak (a direct Fourier sum at steps of 0.1,
+       0.01 and 0.001 px), twice (the window moves with the better offset).
+
+    Both frames are smoothed by a Gaussian of 1 px (a weight on the Fourier spectrum, so it costs
+    nothing): the finest, pixel-to-pixel detail is mostly noise, and the part of a star's image that an
+    interpolated shift (:func:`shift`) reproduces worst.
+
+    ``method="stars"`` finds the stars in both frames (:func:`helpers.detect.find_stars`), pairs them
+    (:func:`match`, after the whole-pixel offset of step 2, so that large offsets pair up too) and takes
+    the median of the position differences, leaving out stars at the edge. It shows where the number
+    comes from, and it is as accurate when there are enough stars.
+
+    Parameters
+    ----------
+    reference, image : array_like
+        2-D frames of the same field and the same shape; calibrated (hot pixels and bias columns of a
+        raw frame do not move with the stars and pull the answer towards zero).
+    method : {"xcorr", "stars"}
+        How to measure (see above).
+    tol : float
+        For ``method="stars"``: largest distance (pixels) between paired stars after the whole-pixel
+        offset.
+
+    Returns
+    -------
+    dx, dy : float
+        The offset: ``shift(image, dx, dy)`` lands on ``reference``; a star at ``(x, y)`` in ``image``
+        is at ``(x + dx, y + dy)`` in ``reference``. If ``image`` is the reference moved by +3 px in x,
+        ``dx`` is -3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import align
+    >>> yy, xx = np.mgrid[0:64, 0:64]
+    >>> def star(x0, y0):
+    ...     return np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 2.0 ** 2))
+    >>> reference = star(30.0, 20.0) + star(45.0, 40.0)
+    >>> image = star(27.6, 21.3) + star(42.6, 41.3)
+    >>> dx, dy = align.measure_offset(reference, image)
+    >>> print(f"{dx:.2f} {dy:.2f}")
+    2.40 -1.30
+    """
+    reference, image = np.asarray(reference, dtype=float), np.asarray(image, dtype=float)
+    if reference.ndim != 2 or reference.shape != image.shape:
+        raise ValueError(f"reference and image must be 2-D frames of the same shape; got {reference.shape} "
+                         f"and {image.shape} (trim them to the same size first)")
+    if method == "xcorr":
+        return _xcorr_offset(reference, image, refine=True)
+    if method == "stars":
+        return _stars_offset(reference, image, tol)
+    raise ValueError(f"unknown method {method!r}: use 'xcorr' or 'stars'")
+
+
+def _without_background(image):
+    """The image minus its sigma-clipped background level, with NaN pixels set to 0 (the background)."""
+    level, _ = background(image)
+    return np.where(np.isfinite(image), image - level, 0.0)
+
+
+def _cross_spectrum(reference, image, smooth=1.0):
+    """``FFT(reference) * conj(FFT(image))``, each frame smoothed by a Gaussian of ``smooth`` pixels.
+
+    Its inverse FFT is the cross-correlation at every whole-pixel offset. The smoothing is a product
+    with the Gaussian's own Fourier transform, ``exp(-2 pi^2 smooth^2 f^2)`` for each frame.
+    """
+    ny, nx = reference.shape
+    f2 = np.fft.fftfreq(ny)[:, None] ** 2 + np.fft.fftfreq(nx)[None, :] ** 2
+    gaussian = np.exp(-2 * np.pi ** 2 * smooth ** 2 * f2)
+    return np.fft.fft2(reference) * np.conj(np.fft.fft2(image)) * gaussian ** 2
+
+
+def _xcorr_offset(reference, image, refine=True, taper=8):
+    """Offset by FFT cross-correlation: whole pixels, then (if ``refine``) the peak to 0.001 px."""
+    ref, img = _without_background(reference), _without_background(image)
+    spectrum = _cross_spectrum(ref, img)
+    correlation = np.fft.ifft2(spectrum).real
+    row, col = np.unravel_index(np.argmax(correlation), correlation.shape)
+    ny, nx = correlation.shape
+    dy = row - ny if row > ny // 2 else row            # the FFT's offsets wrap around: n - 1 means -1
+    dx = col - nx if col > nx // 2 else col
+    if not refine:
+        return float(dx), float(dy)
+    window = _common_window(reference, image, dx, dy, taper)
+    for _ in range(2):
+        # the same sky in both frames: the window, moved onto the image by the offset found so far
+        window_on_image = ndimage.shift(window, (-dy, -dx), order=1, mode="constant", cval=0.0)
+        spectrum = _cross_spectrum(ref * window, img * window_on_image)
+        for step in (0.1, 0.01, 0.001):
+            dx, dy = _zoom_on_peak(spectrum, dx, dy, step)
+    return float(dx), float(dy)
+
+
+def _common_window(reference, image, dx, dy, taper):
+    """Weight 1 on the sky both frames see (reference coordinates, image moved by whole pixels dx, dy),
+    falling to 0 over ``taper`` pixels at its edge, 0 elsewhere."""
+    image_has_data = ~_no_data(~np.isfinite(image), image.shape, dx, dy, order=0)
+    common = np.isfinite(reference) & image_has_data
+    inner = ndimage.binary_erosion(common, iterations=taper // 2, border_value=0)
+    if inner.sum() < 4 * taper ** 2:
+        raise ValueError(f"the frames share almost no sky at the offset found (dx={dx}, dy={dy}); "
+                         "are they frames of the same field?")
+    return ndimage.uniform_filter(inner.astype(float), taper + 1, mode="constant")
+
+
+def _zoom_on_peak(spectrum, dx, dy, step, half=15):
+    """Evaluate the correlation at ``(dx, dy) +- half * step`` in steps of ``step`` and return the
+    position of its largest value.
+
+    The correlation at any (not only whole-pixel) offset is the inverse Fourier sum of ``spectrum``
+    evaluated there, ``c(dy, dx) = sum_k,l S[k, l] exp(2 pi i (k dy / ny + l dx / nx)) / (ny nx)``:
+    for a small grid this is two matrix products (the "matrix-multiply DFT" of Guizar-Sicairos et al.
+    2008), much cheaper than padding the FFT to a fine grid.
+    """
+    ny, nx = spectrum.shape
+    grid = np.arange(-half, half + 1) * step
+    rows = np.exp(2j * np.pi * np.outer(dy + grid, np.fft.fftfreq(ny)))    # (n grid, ny)
+    cols = np.exp(2j * np.pi * np.outer(np.fft.fftfreq(nx), dx + grid))    # (nx, n grid)
+    correlation = (rows @ spectrum @ cols).real
+    i, j = np.unravel_index(np.argmax(correlation), correlation.shape)
+    return dx + grid[j], dy + grid[i]
+
+
+def _stars_offset(reference, image, tol):
+    """Offset as the median position difference of the stars paired between the frames."""
+    coarse_dx, coarse_dy = _xcorr_offset(reference, image, refine=False)
+    ref, img = find_stars(reference), find_stars(image)
+    ref_xy = np.column_stack([ref["x"], ref["y"]])
+    img_xy = np.column_stack([img["x"] + coarse_dx, img["y"] + coarse_dy])
+    i_ref, i_img = match(ref_xy, img_xy, tol)
+    pairs = ~ref["edge"][i_ref] & ~img["edge"][i_img]          # a star cut by the edge is off-centre
+    i_ref, i_img = i_ref[pairs], i_img[pairs]
+    if len(i_ref) < 3:
+        raise ValueError(f"only {len(i_ref)} stars could be paired between the frames ({len(ref)} and "
+                         f"{len(img)} found); try method='xcorr', or a larger tol")
+    dx = np.median(ref["x"][i_ref] - img["x"][i_img])
+    dy = np.median(ref["y"][i_ref] - img["y"][i_img])
+    return float(dx), float(dy)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shifting
+# --------------------------------------------------------------------------------------------------
+def shift(image, dx, dy, order=3):
+    """Move an image by ``(dx, dy)`` pixels with spline interpolation; pixels with no data become NaN.
+
+    A star at ``(x, y)`` ends up at ``(x + dx, y + dy)``. The new value of each pixel is read from the
+    old image at ``(x - dx, y - dy)``, between pixel centres, by a spline of degree ``order``
+    (``scipy.ndimage.shift``; note the ``(dy, dx)`` order there: rows first).
+
+    Edges. The pixels whose data came from outside the frame have no data: they are set to NaN (not
+    to 0, which would look like real sky, nor to a copy of the edge). A spline also needs the pixels
+    around the point it reads, up to about ``order`` pixels away: near the old edge (and near NaN
+    pixels of the input) it has to invent those, so the band of ``order`` pixels next to the new edge
+    is NaN too. A whole-pixel shift only moves pixels and needs no such band. Throw the NaN edge away
+    (or ignore it, as the NaN-aware functions of this handbook do) when combining or measuring.
+
+    Parameters
+    ----------
+    image : array_like
+        2-D image; NaN pixels are allowed (their neighbourhood becomes NaN too).
+    dx, dy : float
+        Shift in pixels along x (columns) and y (rows).
+    order : int
+        Spline degree, 0 to 5: 0 copies the nearest pixel (blocky), 1 interpolates linearly (fast,
+        slightly smooths the noise), 3 (cubic) keeps the stars' shape best.
+
+    Returns
+    -------
+    ndarray
+        The shifted image (float64), same shape, NaN where it has no data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import align
+    >>> image = np.zeros((5, 6))
+    >>> image[2, 3] = 1.0                            # a "star" at x=3, y=2
+    >>> moved = align.shift(image, 1, 0)             # one pixel to the right
+    >>> row, col = np.unravel_index(np.nanargmax(moved), moved.shape)
+    >>> print(f"x = {col}, y = {row}")
+    x = 4, y = 2
+    >>> np.isnan(moved[:, 0]).all()                  # nothing came in on the left
+    np.True_
+    """
+    image = np.asarray(image, dtype=float)
+    if image.ndim != 2:
+        raise ValueError(f"shift needs a 2-D image, got an array of shape {image.shape}")
+    missing = ~np.isfinite(image)
+    has_missing = missing.any()
+    if has_missing:
+        image = np.where(missing, np.median(image[~missing]) if (~missing).any() else 0.0, image)
+    moved = ndimage.shift(image, (dy, dx), order=order, mode="nearest")
+    moved[_no_data(missing if has_missing else None, image.shape, dx, dy, order)] = np.nan
+    return moved
+
+
+def _no_data(missing, shape, dx, dy, order):
+    """Pixels of the shifted image that have no data: their source lies outside the frame or within
+    ``order`` pixels of its edge, or within ``order`` pixels of a missing pixel (``order`` becomes 0 along
+    an axis with a whole-pixel shift)."""
+    ny, nx = shape
+    margin_x = 0 if float(dx).is_integer() else order
+    margin_y = 0 if float(dy).is_integer() else order
+    source_x, source_y = np.arange(nx) - dx, np.arange(ny) - dy
+    bad_col = (source_x < margin_x) | (source_x > nx - 1 - margin_x)
+    bad_row = (source_y < margin_y) | (source_y > ny - 1 - margin_y)
+    bad = bad_row[:, None] | bad_col[None, :]
+    if missing is not None:
+        grown = ndimage.binary_dilation(missing, structure=np.ones((2 * margin_y + 1, 2 * margin_x + 1)))
+        bad |= ndimage.shift(grown.astype(float), (dy, dx), order=1, mode="constant", cval=1.0) > 1e-6
+    return bad
+
+
+# --------------------------------------------------------------------------------------------------
+# Difference images (the chapter's dx/dy sliders)
+# --------------------------------------------------------------------------------------------------
+def difference_image(reference, image, dx, dy, order=1):
+    """``reference`` minus ``image`` shifted by ``(dx, dy)`` and scaled to match it, and its rms.
+
+    The shifted image is matched to the reference by a straight-line fit, ``reference ~ a * moved + b``
+    (least squares over the pixels where both have data): ``b`` takes out a different sky level, ``a``
+    a different exposure time or filter throughput. When the offset is right the stars cancel and only
+    noise is left; when it is wrong every star leaves a black-and-white pair and the rms grows.
+
+    Parameters
+    ----------
+    reference, image : array_like
+        2-D frames of the same shape.
+    dx, dy : float
+        The trial offset (see :func:`shift`).
+    order : int
+        Spline degree of the shift. 1 (linear) is the default because it is about four times faster
+        than 3, which a slider needs; linear interpolation smooths the noise a little at half-pixel
+        shifts, so for the final aligned frame use :func:`shift` with ``order=3``.
+
+    Returns
+    -------
+    difference : ndarray
+        ``reference - (a * shift(image, dx, dy) + b)``, NaN where either frame has no data.
+    rms : float
+        Root mean square of the difference over the pixels with data (NaN if they share none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import align
+    >>> yy, xx = np.mgrid[0:64, 0:64]
+    >>> reference = 10 + 100 * np.exp(-((xx - 30.0) ** 2 + (yy - 20.0) ** 2) / 8)
+    >>> image = 5 + 50 * np.exp(-((xx - 32.0) ** 2 + (yy - 20.0) ** 2) / 8)    # dimmer, moved by +2 px
+    >>> difference, rms = align.difference_image(reference, image, -2, 0)
+    >>> rms < 1e-9
+    True
+    """
+    reference = np.asarray(reference, dtype=float)
+    moved = shift(image, dx, dy, order=order)
+    if moved.shape != reference.shape:
+        raise ValueError(f"reference is {reference.shape} but image is {moved.shape}: they must have the "
+                         "same shape")
+    both = np.isfinite(reference) & np.isfinite(moved)
+    if both.sum() < 3:
+        return np.full(reference.shape, np.nan), float("nan")
+    r, m = reference[both], moved[both]
+    m_mean, r_mean = m.mean(), r.mean()
+    variance = np.mean((m - m_mean) ** 2)
+    scale = np.mean((m - m_mean) * (r - r_mean)) / variance if variance > 0 else 0.0
+    difference = reference - (scale * moved + (r_mean - scale * m_mean))
+    return difference, float(np.sqrt(np.mean(difference[both] ** 2)))
+
+
+def difference_residual(reference, image, dx, dy, order=1):
+    """The rms of :func:`difference_image`: one number that is smallest at the right offset.
+
+    The plain helper behind the chapter's dx and dy sliders (see :func:`difference_image` for the
+    scaling and the choice of ``order``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import align
+    >>> yy, xx = np.mgrid[0:64, 0:64]
+    >>> reference = 10 + 100 * np.exp(-((xx - 30.0) ** 2 + (yy - 20.0) ** 2) / 8)
+    >>> image = 5 + 50 * np.exp(-((xx - 32.0) ** 2 + (yy - 20.0) ** 2) / 8)
+    >>> align.difference_residual(reference, image, -2, 0) < align.difference_residual(reference, image, 0, 0)
+    True
+    """
+    return difference_image(reference, image, dx, dy, order=order)[1]

@@ -1,0 +1,611 @@
+"""Finding stars: background and noise, a threshold, groups of pixels, centroids.
+
+The chapter's method, one step per function:
+
+1. :func:`background` measures the sky level and the noise with sigma-clipped statistics, so the stars
+   themselves do not push the numbers up (the classic's ``mean + 2 std``, kept in
+   :func:`classic_threshold` for the lesson, is pulled up by every bright star in the frame).
+2. :func:`find_stars` cleans cosmic rays, keeps the pixels more than ``threshold`` noise above the level,
+   joins touching pixels into groups (``scipy.ndimage.label``), drops groups too small to be a star,
+   splits groups that hold several touching stars, and measures each star: position (refined by
+   :func:`windowed_centroid`), flux, peak, size and flags.
+3. :func:`detection_summary` compares a star list with the ground truth: the numbers behind the
+   chapter's threshold slider.
+
+Rows and columns: an image is indexed ``image[row, col]``, that is ``image[y, x]``. Every position this
+module returns is named ``x`` (column) and ``y`` (row), 0-based, with the centre of the pixel
+``image[3, 7]`` at x = 7, y = 3. ``scipy.ndimage.center_of_mass`` returns ``(row, col)``, that is
+``(y, x)``: the classic handbook calls the first number ``x`` and so swaps the axes.
+
+Examples
+--------
+>>> import numpy as np
+>>> from helpers import detect
+>>> yy, xx = np.mgrid[0:64, 0:64]
+>>> image = 100 + 500 * np.exp(-((xx - 40.3) ** 2 + (yy - 20.6) ** 2) / (2 * 1.6 ** 2))
+>>> image = image + np.random.default_rng(1).normal(0, 2, image.shape)
+>>> stars = detect.find_stars(image)
+>>> print(f"x = {stars['x'][0]:.1f}, y = {stars['y'][0]:.1f}")
+x = 40.3, y = 20.6
+"""
+import numpy as np
+from astropy.stats import sigma_clipped_stats
+from astropy.table import Table
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+__all__ = ["background", "classic_threshold", "find_stars", "windowed_centroid", "detection_summary",
+           "COLUMNS"]
+
+#: The columns of the table :func:`find_stars` returns, with their types.
+COLUMNS = {"id": int, "x": float, "y": float, "flux": float, "peak": float, "npix": int,
+           "saturated": bool, "edge": bool, "group": int}
+
+# FWHM of a Gaussian = 2 sqrt(2 ln 2) sigma.
+_FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+
+
+# --------------------------------------------------------------------------------------------------
+# Background and thresholds
+# --------------------------------------------------------------------------------------------------
+def background(image, sigma=3.0):
+    """Sky level and noise of an image by sigma clipping.
+
+    The stars are a small part of the pixels but they are very bright: they pull the plain mean and
+    standard deviation far up (in a crowded cluster, by several times the real noise). Sigma clipping
+    repeatedly drops the pixels more than ``sigma`` standard deviations from the median and measures
+    again, until the stars are gone and only sky pixels are left.
+
+    Parameters
+    ----------
+    image : array_like
+        2-D image. NaN pixels (for example the empty edges of a shifted frame) are ignored.
+    sigma : float
+        Clipping limit in standard deviations.
+
+    Returns
+    -------
+    level : float
+        Median of the pixels that survive the clipping (the sky level).
+    noise : float
+        Standard deviation of the pixels that survive (the noise of one sky pixel).
+
+    Raises
+    ------
+    ValueError
+        If the image has no finite pixel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import detect
+    >>> sky = np.random.default_rng(0).normal(200.0, 10.0, (256, 256))
+    >>> sky[100:110, 100:110] += 5000          # a "star"
+    >>> level, noise = detect.background(sky)
+    >>> print(round(level), round(noise))
+    200 10
+    """
+    image = np.asarray(image, dtype=float)
+    finite = np.isfinite(image)
+    if not finite.any():
+        raise ValueError("the image has no finite pixel (all NaN or inf): check how it was made or read")
+    _, median, std = sigma_clipped_stats(image[finite], sigma=sigma)
+    return float(median), float(std)
+
+
+def classic_threshold(image, k=2.0):
+    """The classic handbook's threshold: mean + k standard deviations of all pixels.
+
+    Kept for the lesson: the stars raise both the mean and the standard deviation, so this threshold
+    sits far above the sky noise in a crowded field and misses faint stars. Use :func:`background` and
+    ``level + threshold * noise`` instead (what :func:`find_stars` does).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import detect
+    >>> sky = np.random.default_rng(0).normal(200.0, 10.0, (256, 256))
+    >>> sky[100:110, 100:110] += 5000
+    >>> round(detect.classic_threshold(sky))    # the sky alone would give 200 + 2 * 10 = 220
+    599
+    """
+    image = np.asarray(image, dtype=float)
+    return float(np.nanmean(image) + k * np.nanstd(image))
+
+
+# --------------------------------------------------------------------------------------------------
+# Finding stars
+# --------------------------------------------------------------------------------------------------
+def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, background=None,
+               fwhm=None, refine=True, cosmic=4.0):
+    """Find the stars in an image: threshold, group, split touching stars, centroid.
+
+    1. ``level`` and ``noise`` of the background come from :func:`background` (or are given).
+    2. Cosmic rays: a pixel more than ``cosmic`` times as bright as the median of its 8 neighbours,
+       plus the threshold (at least 5 noise), is replaced by that median. The seeing blurs
+       every star, so a star's brightest pixel is never that much brighter than the pixels around it
+       (about 1.3 times for a star of FWHM 4 px, 2.7 times for FWHM 2 px); a cosmic ray hits the chip
+       directly, one pixel or a short track, and is not blurred.
+    3. Pixels more than ``threshold * noise`` above the level are kept; touching kept pixels
+       (8-connectivity: diagonal neighbours touch) form a group (``scipy.ndimage.label``). Groups of
+       fewer than ``min_pixels`` pixels are dropped (noise spikes, hot pixels).
+    4. In a crowded field one group holds several touching stars. Each star makes a local maximum of a
+       star-shaped filter (a Gaussian as wide as a star, minus its mean: DAOFIND's kernel). The filter
+       ignores smooth slopes, so a faint star on the wing of a bright one still makes a maximum. Each
+       pixel of a group goes to its nearest maximum in the group: the star's pixels.
+    5. Each star gets a centroid, a flux, a peak and flags (see Returns).
+
+    The centroid. The plain centroid of a star's pixels above the threshold, ``sum(v * x) / sum(v)``
+    (what ``scipy.ndimage.center_of_mass`` computes), is biased: the threshold cuts the profile along
+    pixel edges, not symmetrically about the star, which pulls the centroid towards the centre of the
+    brightest pixel (by about 0.1 px on the handbook's cluster), and a neighbour's light pulls it
+    further. With ``refine=True`` (the default) the position is refined by :func:`windowed_centroid`:
+    the centroid of the background-subtracted pixels around the star weighted by a Gaussian window of
+    the star's own width, centred on the current estimate and re-centred until it stops moving. The
+    window is symmetric about the star and smooth, nothing is cut, so the result is unbiased; the
+    pixels of neighbouring stars are left out. It starts from the brightest pixel of the filtered
+    image; a star whose window runs off by more than 1 px (a star lost in a brighter one's light) keeps
+    the position of that pixel (their number is in ``meta["n_unrefined"]``). ``refine=False`` gives the
+    plain centroid, for comparison.
+
+    Parameters
+    ----------
+    image : array_like
+        2-D image, calibrated (bias, dark and flat removed). NaN pixels count as background.
+    threshold : float
+        Detection threshold in units of the noise above the background level.
+    min_pixels : int
+        Smallest group (in pixels above the threshold) that can be a star.
+    saturation : float, optional
+        Pixel value at or above which a pixel is saturated, in the units of ``image``. In a calibrated
+        frame the camera's 65535 ADU becomes about ``(65535 - bias) / flat``: give a value a little
+        below that. The maxima inside one saturated flat top count as one star.
+    edge : int
+        A star is flagged ``edge`` when its group comes within ``edge`` pixels of the border.
+    background : (float, float), optional
+        ``(level, noise)`` if already measured (a slider measures it once); else :func:`background`.
+    fwhm : float, optional
+        Width of the stars (pixels) for the filter and the centroid window. Measured when not given:
+        the median over bright groups of the diameter of the disc with the same area as their pixels
+        above half the peak (in ``meta["fwhm"]``).
+    refine : bool
+        Refine the centroids with :func:`windowed_centroid` (see above).
+    cosmic : float or None
+        Ratio for the cosmic-ray cleaning of step 2 (None: no cleaning). Lower it for frames with
+        wide stars and many cosmic rays; raise it (or use None) for undersampled stars (FWHM < 2 px).
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per star, brightest first, with columns
+
+        - ``id``: 1, 2, ... in order of decreasing flux;
+        - ``x``, ``y``: centroid (column, row; 0-based pixels);
+        - ``flux``: background-subtracted sum of the star's pixels above the threshold. It misses the
+          wings below the threshold (10-20 % for bright stars, more for faint ones) and in a blend the
+          split between the stars is rough: use aperture photometry (chapter 06) for real fluxes;
+        - ``peak``: brightest background-subtracted pixel of the star;
+        - ``npix``: number of the star's pixels above the threshold;
+        - ``saturated``: a pixel of the star is at or above ``saturation`` (False if not given);
+        - ``edge``: its group comes within ``edge`` pixels of the border (the star may be cut);
+        - ``group``: the label of its group; stars sharing a group touch (a blend).
+
+        ``table.meta`` holds ``level``, ``noise``, ``threshold`` (in sigma), ``cut`` (the threshold as
+        a value above the level), ``fwhm``, ``n_cosmic`` (pixels cleaned), ``n_unrefined`` and
+        ``message``: what was found, or, when nothing was, why and what to try. Finding nothing is a
+        normal answer: an empty table with the same columns, no exception and no warning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import detect
+    >>> yy, xx = np.mgrid[0:64, 0:64]
+    >>> image = 100 + 500 * np.exp(-((xx - 40.3) ** 2 + (yy - 20.6) ** 2) / (2 * 1.6 ** 2))
+    >>> image = image + np.random.default_rng(1).normal(0, 2, image.shape)
+    >>> stars = detect.find_stars(image)
+    >>> len(stars), stars.colnames[:4]
+    (1, ['id', 'x', 'y', 'flux'])
+    >>> empty = detect.find_stars(image, threshold=1000)
+    >>> len(empty), empty.meta["message"][:34]
+    (0, 'no pixel is 1000 sigma above the b')
+    """
+    image = np.asarray(image, dtype=float)
+    if image.ndim != 2:
+        raise ValueError(f"find_stars needs a 2-D image, got an array of shape {image.shape}")
+    level, noise = _measure_background(image) if background is None else map(float, background)
+    cut = threshold * noise
+    meta = {"level": level, "noise": noise, "threshold": float(threshold), "cut": cut,
+            "fwhm": float("nan"), "n_cosmic": 0, "n_unrefined": 0}
+    sub = np.where(np.isfinite(image), image - level, 0.0)    # background-subtracted; NaN -> background
+
+    # 2-3: clean cosmic rays; threshold and group
+    if cosmic is not None:
+        sub, meta["n_cosmic"] = _clean_cosmic_rays(sub, max(cut, 5.0 * noise), cosmic)
+    groups, gy, gx, label, n_small = _groups(sub, cut, min_pixels)
+    if len(label) == 0:
+        return _empty(meta, _nothing_found(n_small, threshold, min_pixels, level, noise))
+    if fwhm is None:
+        fwhm = _estimate_fwhm(sub, image, gy, gx, label, cut, saturation)
+    meta["fwhm"] = float(fwhm)
+
+    # 4: one star per maximum of the filtered image; each group pixel to its nearest maximum
+    peak_y, peak_x = _find_peaks(sub, groups, gy, gx, label, fwhm, cut)
+    if saturation is not None:
+        peak_y, peak_x = _one_peak_per_flat_top(image >= saturation, peak_y, peak_x)
+    peak_label = groups[peak_y, peak_x]
+    owner = _nearest_peak(gx, gy, label, peak_x, peak_y, peak_label, sum(image.shape))
+
+    # 5: measure each star
+    stars = _measure(image, sub, gx, gy, owner, len(peak_x), saturation)
+    stars["group"] = peak_label
+    stars["edge"] = _touches_edge(groups, edge)[peak_label]
+    if refine:
+        owner_map = np.full(image.shape, -1)
+        owner_map[gy, gx] = owner
+        stars["x"], stars["y"], converged = windowed_centroid(sub, peak_x, peak_y, fwhm, owner=owner_map,
+                                                              max_shift=1.0, return_converged=True)
+        meta["n_unrefined"] = int((~converged).sum())
+
+    order = np.argsort(-stars["flux"], kind="stable")          # brightest first
+    stars["id"] = np.zeros(len(order))
+    table = Table({name: np.asarray(stars[name], dtype=kind)[order] for name, kind in COLUMNS.items()})
+    table["id"] = np.arange(1, len(table) + 1)
+    meta["message"] = (f"found {len(table)} stars more than {threshold:g} sigma above the background "
+                       f"(level {level:.1f}, noise {noise:.2f}) in {len(np.unique(peak_label))} groups of "
+                       f"at least {min_pixels} pixels; cleaned {meta['n_cosmic']} cosmic-ray pixels")
+    table.meta.update(meta)
+    return table
+
+
+def _measure_background(image):
+    """:func:`background` under another name (``find_stars`` has an argument called ``background``)."""
+    return background(image)
+
+
+def _nothing_found(n_small, threshold, min_pixels, level, noise):
+    """The message of an empty result: why nothing was found, and what to try."""
+    where = f"{threshold:g} sigma above the background (level {level:.1f}, noise {noise:.2f})"
+    if n_small == 0:
+        return f"no pixel is {where}; lower the threshold"
+    return (f"{n_small} groups of pixels are {where}, but none has min_pixels={min_pixels} pixels or more "
+            "(noise spikes and hot pixels are that small); lower the threshold or min_pixels")
+
+
+def _empty(meta, message):
+    """An empty star table with the usual columns and a message saying why it is empty."""
+    table = Table({name: np.zeros(0, dtype=kind) for name, kind in COLUMNS.items()})
+    table.meta.update(meta)
+    table.meta["message"] = message
+    return table
+
+
+def _neighbourhood(image, rows, cols, radius, outside=0.0):
+    """Values of ``image`` around the pixels ``(rows, cols)``: a generator of ``((dy, dx), values)``.
+
+    Every offset up to ``radius`` in both directions is visited, the centre included; pixels beyond
+    the border have the value ``outside`` (0: the background). Working on a list of pixels, not on the
+    whole frame, keeps this fast: the stars cover a small part of it.
+    """
+    padded = np.pad(image, radius, constant_values=outside)
+    width = padded.shape[1]
+    flat = padded.ravel()
+    centre = (rows + radius) * width + (cols + radius)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            yield (dy, dx), flat[centre + dy * width + dx]
+
+
+def _clean_cosmic_rays(sub, cut, ratio):
+    """Replace the pixels brighter than ``ratio`` times the median of their 8 neighbours, plus ``cut``.
+
+    Returns the cleaned copy of ``sub`` and the number of pixels replaced (step 2 of :func:`find_stars`).
+    """
+    rows, cols = np.nonzero(sub > cut)
+    value = sub[rows, cols]
+    neighbours = [values for offset, values in _neighbourhood(sub, rows, cols, 1) if offset != (0, 0)]
+    # quick first pass: the median is at least the lowest neighbour, so only these can be hit
+    lowest = np.minimum.reduce(neighbours)
+    maybe = np.flatnonzero(value > ratio * np.maximum(lowest, 0.0) + cut)
+    median = np.median([values[maybe] for values in neighbours], axis=0)
+    hit = value[maybe] > ratio * np.maximum(median, 0.0) + cut
+    cleaned = sub.copy()
+    cleaned[rows[maybe[hit]], cols[maybe[hit]]] = median[hit]
+    return cleaned, int(hit.sum())
+
+
+def _groups(sub, cut, min_pixels):
+    """Label the groups of touching pixels above ``cut``; keep those of ``min_pixels`` or more.
+
+    Returns the label image (0 = no group), the rows, columns and labels of the pixels of the groups
+    kept, and the number of groups dropped as too small.
+    """
+    groups, n = ndimage.label(sub > cut, structure=np.ones((3, 3), dtype=bool))
+    rows, cols = np.nonzero(groups)
+    label = groups[rows, cols]
+    too_small = np.bincount(label, minlength=n + 1) < min_pixels
+    keep = ~too_small[label]
+    return groups, rows[keep], cols[keep], label[keep], int(too_small[1:].sum())
+
+
+def _largest_per_label(values, label, n_labels):
+    """The largest of ``values`` for each label 0 .. n_labels - 1 (-inf for a label with no value)."""
+    largest = np.full(n_labels, -np.inf)
+    np.maximum.at(largest, label, values)
+    return largest
+
+
+def _estimate_fwhm(sub, image, gy, gx, label, cut, saturation):
+    """Median FWHM of the bright groups, from the area above half their peak.
+
+    The pixels of a star above half its peak fill a disc of diameter FWHM: FWHM = 2 sqrt(area / pi).
+    Faint groups (peak under 10 times the threshold) are too noisy for this and saturated ones too
+    flat; a blend counts as its brightest star (the median does not mind a few odd groups).
+    """
+    values = sub[gy, gx]
+    n = int(label.max()) + 1
+    peak = _largest_per_label(values, label, n)
+    n_half = np.bincount(label, weights=values > peak[label] / 2, minlength=n)
+    present = np.bincount(label, minlength=n) > 0
+    usable = present & (peak > 10 * cut)
+    if saturation is not None:
+        usable &= _largest_per_label(image[gy, gx], label, n) < saturation
+    if not usable.any():                       # only faint stars: use them all
+        usable = present
+    return float(np.median(2.0 * np.sqrt(n_half[usable] / np.pi)))
+
+
+def _find_peaks(sub, groups, gy, gx, label, fwhm, cut):
+    """One peak per star: the local maxima of a star-shaped filter among the group pixels.
+
+    The filter is a Gaussian of the stars' width in a 5x5 box (larger for wide stars) minus its own
+    mean (DAOFIND's kernel). Subtracting the mean makes it blind to a constant level and, the kernel
+    being symmetric, to a straight slope: it responds to star-shaped bumps. A pixel is a peak when its
+    filtered value is at least that of each of its 8 neighbours and above
+    ``threshold`` times the filtered noise (``cut`` being ``threshold`` times the pixel noise). The
+    brightest filtered pixel of every group is a peak, so every group holds at least one star.
+    Touching peaks (a flat top) count once. Returns the peaks' rows and columns.
+    """
+    sigma = fwhm / _FWHM_PER_SIGMA
+    half = max(2, int(round(1.25 * sigma)))
+    yy, xx = np.mgrid[-half:half + 1, -half:half + 1]
+    kernel = np.exp(-(xx ** 2 + yy ** 2) / (2 * sigma ** 2))
+    kernel -= kernel.mean()
+    filtered = np.zeros(len(gy))
+    for (dy, dx), values in _neighbourhood(sub, gy, gx, half):
+        filtered += kernel[dy + half, dx + half] * values
+
+    # a neighbour of a group pixel is in the same group or in none (-inf): groups never touch
+    filtered_map = np.full(groups.shape, -np.inf)
+    filtered_map[gy, gx] = filtered
+    is_peak = filtered > cut * np.sqrt((kernel ** 2).sum())
+    for _, other in _neighbourhood(filtered_map, gy, gx, 1, outside=-np.inf):
+        is_peak &= filtered >= other
+    is_peak |= filtered == _largest_per_label(filtered, label, int(label.max()) + 1)[label]
+    peak_y, peak_x = gy[is_peak], gx[is_peak]
+    # touching peaks (equal values on a flat top): keep the first of each pair
+    pairs = cKDTree(np.column_stack([peak_x, peak_y])).query_pairs(1.5, output_type="ndarray")
+    keep = np.ones(len(peak_x), dtype=bool)
+    keep[pairs.max(axis=1)] = False
+    return peak_y[keep], peak_x[keep]
+
+
+def _one_peak_per_flat_top(saturated, peak_y, peak_x):
+    """Keep only the first peak inside each touching set of saturated pixels (a flat top)."""
+    blobs, _ = ndimage.label(saturated, structure=np.ones((3, 3), dtype=bool))
+    blob = blobs[peak_y, peak_x]
+    keep = blob == 0
+    _, first = np.unique(blob, return_index=True)
+    keep[first] = True
+    return peak_y[keep], peak_x[keep]
+
+
+def _nearest_peak(gx, gy, label, peak_x, peak_y, peak_label, far):
+    """For every group pixel, the index of the nearest peak in the same group.
+
+    Groups with one peak are direct. For groups with several, a k-d tree finds the nearest peak; the
+    group label is a third coordinate, multiplied by ``far`` (larger than any distance in the frame),
+    so a pixel never picks another group's peak.
+    """
+    n_labels = int(label.max()) + 1
+    count = np.bincount(peak_label, minlength=n_labels)
+    only_peak = np.full(n_labels, -1)
+    single = count[peak_label] == 1
+    only_peak[peak_label[single]] = np.flatnonzero(single)
+    owner = only_peak[label]
+    shared = owner < 0
+    if shared.any():
+        tree = cKDTree(np.column_stack([peak_x, peak_y, far * peak_label]))
+        _, owner[shared] = tree.query(np.column_stack([gx[shared], gy[shared], far * label[shared]]),
+                                      workers=-1)
+    return owner
+
+
+def _measure(image, sub, gx, gy, owner, n_stars, saturation):
+    """Plain centroid, flux, peak, size and saturation of each star from its pixels."""
+    values = sub[gy, gx]
+    npix = np.bincount(owner, minlength=n_stars)
+    flux = np.bincount(owner, weights=values, minlength=n_stars)
+    # the plain flux-weighted centroid (what scipy.ndimage.center_of_mass gives)
+    x = np.bincount(owner, weights=values * gx, minlength=n_stars) / flux
+    y = np.bincount(owner, weights=values * gy, minlength=n_stars) / flux
+    peak = _largest_per_label(values, owner, n_stars)
+    saturated = np.zeros(n_stars, dtype=bool)
+    if saturation is not None:
+        saturated = np.bincount(owner, weights=image[gy, gx] >= saturation, minlength=n_stars) > 0
+    return {"x": x, "y": y, "flux": flux, "peak": peak, "npix": npix, "saturated": saturated}
+
+
+def _touches_edge(groups, edge):
+    """Boolean per group label (index 0 unused): the group comes within ``edge`` px of the border."""
+    ny, nx = groups.shape
+    flags = np.zeros(int(groups.max()) + 1, dtype=bool)
+    for i, box in enumerate(ndimage.find_objects(groups), start=1):
+        if box is not None:
+            rows, cols = box
+            flags[i] = (rows.start < edge or cols.start < edge or rows.stop > ny - edge
+                        or cols.stop > nx - edge)
+    return flags
+
+
+def windowed_centroid(image, x, y, fwhm, owner=None, max_shift=None, max_iterations=20, tolerance=1e-4,
+                      return_converged=False):
+    """Refine star positions with a Gaussian-weighted window (Source Extractor's windowed centroid).
+
+    Each position moves to the centroid of the pixels around it weighted by a Gaussian window of the
+    star's own width centred on the position, until it stops moving. At the end the window is centred
+    on the star; for a symmetric star that is the star's centre, with no bias from pixel edges or a
+    threshold cut. Each step is doubled, because a window as wide as the star halves an offset; this
+    makes it converge in a few steps.
+
+    Parameters
+    ----------
+    image : ndarray
+        Background-subtracted image (NaN counts as 0, the background).
+    x, y : array_like
+        Starting positions (column, row), e.g. the brightest pixel of each star.
+    fwhm : float
+        The stars' FWHM in pixels; the window is a Gaussian of the same FWHM.
+    owner : ndarray of int, optional
+        Image of which star (index into ``x``, ``y``) owns each pixel, -1 for pixels of no star. When
+        given, the pixels of other stars are left out of each star's window, so that a bright
+        neighbour does not pull the window onto itself.
+    max_shift : float, optional
+        A star whose position runs farther than this from its start keeps its start. Default: ``fwhm``.
+    max_iterations : int
+        At most this many steps.
+    tolerance : float
+        A star stops when its step is smaller than this (pixels).
+    return_converged : bool
+        Also return a boolean array: the star was refined (False: it kept its start).
+
+    Returns
+    -------
+    x, y : ndarray
+        Refined positions (and ``converged`` if asked).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import detect
+    >>> yy, xx = np.mgrid[0:32, 0:32]
+    >>> star = np.exp(-((xx - 14.3) ** 2 + (yy - 17.8) ** 2) / (2 * 1.5 ** 2))
+    >>> x, y = detect.windowed_centroid(star, [14], [18], fwhm=3.5)
+    >>> print(f"x = {x[0]:.4f}, y = {y[0]:.4f}")
+    x = 14.3000, y = 17.8000
+    """
+    image = np.asarray(image, dtype=float)
+    start_x, start_y = np.array(x, dtype=float, ndmin=1), np.array(y, dtype=float, ndmin=1)
+    x, y = start_x.copy(), start_y.copy()
+    max_shift = fwhm if max_shift is None else max_shift
+    sigma = fwhm / _FWHM_PER_SIGMA
+    half = int(np.ceil(3 * sigma))
+    box = np.arange(-half, half + 1)
+    padded = np.pad(np.where(np.isfinite(image), image, 0.0), half + 1)   # zeros around: background
+    width = padded.shape[1]
+    box_index = (box[:, None] * width + box[None, :]).ravel()
+    if owner is not None:
+        owner = np.pad(owner, half + 1, constant_values=-1).ravel()
+    ny, nx = image.shape
+    converged = np.ones(len(x), dtype=bool)
+    active = np.arange(len(x))
+    for _ in range(max_iterations):
+        # the box of pixels around each active star, centred on the nearest pixel
+        col = np.clip(np.rint(x[active]).astype(int), 0, nx - 1)
+        row = np.clip(np.rint(y[active]).astype(int), 0, ny - 1)
+        index = ((row + half + 1) * width + col + half + 1)[:, None] + box_index
+        value = padded.ravel()[index]
+        if owner is not None:                  # leave out the pixels of other stars
+            others = owner[index]
+            value[(others != -1) & (others != active[:, None])] = 0.0
+        value = value.reshape(len(active), len(box), len(box))
+        # offsets of the box's columns and rows from the current estimate, and the Gaussian window
+        dx = (col - x[active])[:, None] + box
+        dy = (row - y[active])[:, None] + box
+        weighted = value * np.exp(-dy ** 2 / (2 * sigma ** 2))[:, :, None] \
+            * np.exp(-dx ** 2 / (2 * sigma ** 2))[:, None, :]
+        total = weighted.sum(axis=(1, 2))
+        good = total > 0
+        total[~good] = 1.0
+        step_x = np.where(good, 2 * (weighted.sum(axis=1) * dx).sum(axis=1) / total, 0.0)
+        step_y = np.where(good, 2 * (weighted.sum(axis=2) * dy).sum(axis=1) / total, 0.0)
+        x[active] += step_x
+        y[active] += step_y
+        lost = ~good | (np.hypot(x[active] - start_x[active], y[active] - start_y[active]) > max_shift)
+        x[active[lost]], y[active[lost]] = start_x[active[lost]], start_y[active[lost]]
+        converged[active[lost]] = False
+        moving = (np.abs(step_x) > tolerance) | (np.abs(step_y) > tolerance)
+        active = active[moving & ~lost]
+        if len(active) == 0:
+            break
+    if return_converged:
+        return x, y, converged
+    return x, y
+
+
+# --------------------------------------------------------------------------------------------------
+# Comparing with the truth (the chapter's threshold slider)
+# --------------------------------------------------------------------------------------------------
+def detection_summary(image, threshold, truth_x, truth_y, truth_snr=None, tol=1.5, background=None,
+                      min_snr=50.0, **find_options):
+    """Count detections at a threshold and compare them with the true star positions.
+
+    Parameters
+    ----------
+    image : array_like
+        The calibrated frame.
+    threshold : float
+        Detection threshold in noise units (the slider's value).
+    truth_x, truth_y : array_like
+        True star positions in this frame (x column, y row), e.g. ``truth.positions(name)``.
+    truth_snr : array_like, optional
+        True signal-to-noise of each star; completeness is then counted among the stars with
+        ``truth_snr > min_snr`` only, else among all the true stars in the frame.
+    tol : float
+        A detection within ``tol`` pixels of a true star (one-to-one, nearest first) is a match.
+    background : (float, float), optional
+        ``(level, noise)`` measured once with :func:`background`: a slider should pass it, since
+        measuring it takes longer than finding the stars.
+    min_snr : float
+        See ``truth_snr``.
+    **find_options
+        Passed on to :func:`find_stars`.
+
+    Returns
+    -------
+    dict
+        ``count`` (detections), ``matched`` (detections matched to a true star), ``completeness``
+        (fraction of the counted true stars that were found), ``n_truth`` (how many were counted),
+        ``false`` (detections matching no true star) and ``false_fraction`` (of the detections; 0 when
+        nothing was found), ``stars`` (the table from :func:`find_stars`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import detect
+    >>> yy, xx = np.mgrid[0:64, 0:64]
+    >>> image = 100 + 500 * np.exp(-((xx - 40.3) ** 2 + (yy - 20.6) ** 2) / (2 * 1.6 ** 2))
+    >>> image = image + np.random.default_rng(1).normal(0, 2, image.shape)
+    >>> s = detect.detection_summary(image, 5.0, [40.3], [20.6])
+    >>> s["count"], s["completeness"], s["false"]
+    (1, 1.0, 0)
+    """
+    from .align import match    # imported here: helpers.align itself uses this module
+
+    image = np.asarray(image, dtype=float)
+    stars = find_stars(image, threshold=threshold, background=background, **find_options)
+    truth_x, truth_y = np.asarray(truth_x, float), np.asarray(truth_y, float)
+    ny, nx = image.shape
+    inside = (truth_x >= 0) & (truth_x <= nx - 1) & (truth_y >= 0) & (truth_y <= ny - 1)
+    counted = inside.copy()
+    if truth_snr is not None:
+        counted &= np.asarray(truth_snr, float) > min_snr
+    detected = np.column_stack([stars["x"], stars["y"]])
+    i_star, i_truth = match(detected, np.column_stack([truth_x, truth_y]), tol)
+    found = np.zeros(len(truth_x), dtype=bool)
+    found[i_truth] = True
+    n_truth = int(counted.sum())
+    count = len(stars)
+    return {"count": count, "matched": int(len(i_star)),
+            "completeness": float(found[counted].mean()) if n_truth else float("nan"),
+            "n_truth": n_truth, "false": count - int(len(i_star)),
+            "false_fraction": (count - len(i_star)) / count if count else 0.0, "stars": stars}

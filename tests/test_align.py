@@ -1,0 +1,212 @@
+"""helpers.align: matching, offsets, shifts and difference images, checked against known offsets."""
+import warnings
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from scipy import ndimage
+
+from helpers import align, data, detect
+from helpers import observatory as obs
+
+
+def calibrated(folder, truth, name):
+    """A science frame calibrated with the true bias, dark current and flat."""
+    with fits.open(folder / f"{name}.fits") as hdul:
+        raw, exptime = hdul[0].data.astype(float), hdul[0].header["EXPTIME"]
+    band = "V" if "-v-" in name else "B"
+    dark = truth.dark_current() * exptime / truth.camera["gain"]
+    return (raw - truth.bias() - dark) / truth.flat(band)
+
+
+def star_field(dx, dy, seed=5, size=256, n=60):
+    """Two exposures of a field of Moffat stars (Poisson and read noise); in the second every star is
+    moved by (+dx, +dy), so shift(second, -dx, -dy) lands on the first. Stars also fall off the edges."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(-20, size + 20, (2, n))
+    flux = 10 ** rng.uniform(3.5, 5.5, n)
+
+    def exposure(offset_x, offset_y, k):
+        electrons = np.full((size, size), 200.0)
+        obs.add_stars(electrons, x + offset_x, y + offset_y, flux, np.full(n, 3.5))
+        noise = np.random.default_rng(1000 * seed + k)
+        return noise.poisson(electrons).astype(float) + noise.normal(0.0, 5.0, electrons.shape)
+
+    return exposure(0.0, 0.0, 1), exposure(dx, dy, 2)
+
+
+def fourier_shift(image, dx, dy):
+    """Move an image by (dx, dy) exactly (periodically), through its Fourier transform."""
+    return np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(image), (dy, dx))).real
+
+
+@pytest.fixture(scope="module")
+def default_set():
+    folder = data.ensure()
+    truth = data.truth(folder)
+    return truth, calibrated(folder, truth, "m13-v-60s-1"), calibrated(folder, truth, "m13-b-60s-1")
+
+
+@pytest.fixture(scope="module")
+def small_sets(tmp_path_factory):
+    """Two other seeds, 256 x 256: (truth, {name: calibrated frame})."""
+    sets = []
+    for seed in (3, 17):
+        folder = data.synthesize(tmp_path_factory.mktemp(f"seed{seed}"), seed=seed, size=256)
+        truth = data.truth(folder)
+        names = ("m13-v-60s-1", "m13-v-60s-2", "m13-b-60s-1", "m13-b-60s-3")
+        sets.append((truth, {name: calibrated(folder, truth, name) for name in names}))
+    return sets
+
+
+@pytest.fixture(scope="module")
+def real_frame(realdata):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")            # the ESO-LOG header cards
+        return fits.getdata(realdata / "sep_eso_field" / "image.fits").astype(float)
+
+
+# ---------------------------------------------------------------------------------------- match
+def test_match_pairs_nearest_first_one_to_one():
+    a = [(0.0, 0.0), (1.0, 0.0), (50.0, 50.0)]
+    b = [(0.6, 0.0), (10.0, 10.0)]
+    ia, ib = align.match(a, b, tol=1.0)
+    assert ia.tolist() == [1] and ib.tolist() == [0]          # (1, 0) is nearer to (0.6, 0) than (0, 0)
+    assert align.match(a, [], tol=1.0)[0].size == 0
+    with pytest.raises(ValueError, match="shape"):
+        align.match([1.0, 2.0, 3.0], b, tol=1.0)
+
+
+def test_match_agrees_with_brute_force():
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0, 100, (300, 2)), rng.uniform(0, 100, (280, 2))
+    ia, ib = align.match(a, b, tol=3.0)
+    distance = np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1))
+    expected = []
+    while True:                                                 # greedy: the closest pair first
+        i, j = np.unravel_index(np.argmin(distance), distance.shape)
+        if distance[i, j] > 3.0:
+            break
+        expected.append((i, j))
+        distance[i, :], distance[:, j] = np.inf, np.inf
+    assert sorted(zip(ia.tolist(), ib.tolist())) == sorted(expected)
+
+
+# ---------------------------------------------------------------------------------------- shift
+def test_shift_moves_a_star_by_plus_dx_dy():
+    yy, xx = np.mgrid[0:50, 0:70]
+    star = np.exp(-((xx - 20.0) ** 2 + (yy - 30.0) ** 2) / (2 * 2.0 ** 2))
+    moved = align.shift(star, 3.4, -2.7)
+    x, y = detect.windowed_centroid(np.nan_to_num(moved), [23], [27], fwhm=4.7)
+    assert (x[0], y[0]) == pytest.approx((23.4, 27.3), abs=0.005)
+
+
+def test_shift_integer_is_exact_and_edges_are_nan():
+    image = np.random.default_rng(2).normal(0, 1, (40, 50))
+    moved = align.shift(image, 3, -2)
+    assert np.isnan(moved[:, :3]).all() and np.isnan(moved[-2:, :]).all()
+    np.testing.assert_allclose(moved[:-2, 3:], image[2:, :-3], atol=1e-9)
+
+
+def test_shift_fractional_marks_the_spline_band():
+    image = np.random.default_rng(3).normal(0, 1, (40, 50))
+    moved = align.shift(image, 2.5, 0.0, order=3)
+    # source x = x - 2.5 must lie in [3, 46]: columns 6 ... 48
+    assert np.isnan(moved[:, :6]).all() and np.isnan(moved[:, 49:]).all()
+    assert np.isfinite(moved[:, 6:49]).all()
+    linear = align.shift(image, 2.5, 0.0, order=1)
+    assert np.isfinite(linear[:, 4:48]).all() and np.isnan(linear[:, :4]).all()
+
+
+def test_shift_keeps_a_nan_pixel_local():
+    image = np.random.default_rng(4).normal(0, 1, (40, 40))
+    image[20, 20] = np.nan
+    moved = align.shift(image, 0.5, 0.5)                        # order 3: data in rows/columns 4 ... 36
+    inner = moved[4:37, 4:37]
+    assert np.isnan(moved[21, 21])
+    rows, cols = np.nonzero(np.isnan(inner))
+    assert np.all(np.abs(rows + 4 - 20.5) <= 4) and np.all(np.abs(cols + 4 - 20.5) <= 4)   # a small patch
+
+
+def test_shift_there_and_back():
+    yy, xx = np.mgrid[0:64, 0:64]
+    image = np.exp(-((xx - 30.3) ** 2 + (yy - 33.1) ** 2) / (2 * 2.5 ** 2))
+    back = align.shift(align.shift(image, 1.3, -0.6), -1.3, 0.6)
+    inner = np.isfinite(back)
+    assert inner.sum() > 40 * 40
+    np.testing.assert_allclose(back[inner], image[inner], atol=2e-3)
+
+
+# ---------------------------------------------------------------------------------------- measure_offset
+def test_offset_sign_convention():
+    """If the image is the reference moved by +3 px in x, dx = -3; shifting by (dx, dy) lands on it."""
+    reference, image = star_field(3.0, -1.25)
+    dx, dy = align.measure_offset(reference, image)
+    assert (dx, dy) == pytest.approx((-3.0, 1.25), abs=0.02)
+    aligned = align.shift(image, dx, dy)
+    assert align.difference_residual(reference, image, dx, dy) < 0.5 * align.difference_residual(
+        reference, image, -dx, -dy)
+    assert np.nanmax(np.abs(aligned - reference)) < np.max(np.abs(image - reference))
+
+
+@pytest.mark.parametrize("method", ["xcorr", "stars"])
+def test_offset_on_the_default_set(default_set, method):
+    truth, v1, b1 = default_set
+    expected = truth.offset("m13-v-60s-1", "m13-b-60s-1")
+    assert align.measure_offset(v1, b1, method=method) == pytest.approx(expected, abs=0.02)
+
+
+@pytest.mark.parametrize("method", ["xcorr", "stars"])
+def test_offset_on_other_seeds(small_sets, method):
+    for truth, frames in small_sets:
+        for reference, image in (("m13-v-60s-1", "m13-v-60s-2"), ("m13-b-60s-1", "m13-b-60s-3")):
+            got = align.measure_offset(frames[reference], frames[image], method=method)
+            assert got == pytest.approx(truth.offset(reference, image), abs=0.02), (truth.info["seed"], image)
+        # B against V in a small frame: a few bright blends of stars of different colours weigh a lot
+        got = align.measure_offset(frames["m13-v-60s-1"], frames["m13-b-60s-1"], method=method)
+        assert got == pytest.approx(truth.offset("m13-v-60s-1", "m13-b-60s-1"), abs=0.05)
+
+
+@pytest.mark.parametrize("dx, dy", [(-12.37, 15.62), (20.0, -7.5), (3.25, -4.0), (-0.4, 0.3)])
+@pytest.mark.parametrize("method", ["xcorr", "stars"])
+def test_large_negative_and_integer_plus_fraction_offsets(dx, dy, method):
+    reference, image = star_field(dx, dy, seed=6)
+    assert align.measure_offset(reference, image, method=method) == pytest.approx((-dx, -dy), abs=0.02)
+
+
+@pytest.mark.parametrize("dx, dy", [(0.37, -0.61), (-12.25, 7.4), (5.0, 0.5)])
+def test_real_frame_shifted_comes_back(real_frame, dx, dy):
+    expected = (-dx, -dy)
+    exact = fourier_shift(real_frame, dx, dy)                 # periodic, no interpolation
+    assert align.measure_offset(real_frame, exact) == pytest.approx(expected, abs=0.05)
+    spline = align.shift(real_frame, dx, dy)                  # NaN edges, spline interpolation
+    assert align.measure_offset(real_frame, spline) == pytest.approx(expected, abs=0.05)
+    assert align.measure_offset(real_frame, spline, method="stars") == pytest.approx(expected, abs=0.05)
+
+
+def test_measure_offset_errors():
+    with pytest.raises(ValueError, match="same shape"):
+        align.measure_offset(np.zeros((10, 10)), np.zeros((10, 12)))
+    with pytest.raises(ValueError, match="unknown method"):
+        align.measure_offset(np.zeros((10, 10)), np.zeros((10, 10)), method="guess")
+
+
+# ---------------------------------------------------------------------------------------- difference
+def test_difference_image_matches_scale_and_background():
+    yy, xx = np.mgrid[0:64, 0:64]
+    reference = 10 + 100 * np.exp(-((xx - 30.2) ** 2 + (yy - 20.7) ** 2) / 8)
+    image = 5 + 50 * np.exp(-((xx - 32.2) ** 2 + (yy - 20.7) ** 2) / 8)
+    difference, rms = align.difference_image(reference, image, -2, 0)
+    assert rms < 1e-9
+    assert np.isnan(difference[:, -2:]).all()
+
+
+def test_difference_residual_is_smallest_at_the_true_offset(small_sets):
+    truth, frames = small_sets[0]
+    reference, image = frames["m13-v-60s-1"], frames["m13-v-60s-2"]
+    true_dx, true_dy = truth.offset("m13-v-60s-1", "m13-v-60s-2")
+    trials = np.arange(-1.0, 1.01, 0.1)
+    residual = [[align.difference_residual(reference, image, true_dx + ox, true_dy + oy) for ox in trials]
+                for oy in trials]
+    row, col = np.unravel_index(np.argmin(residual), (len(trials), len(trials)))
+    assert abs(trials[col]) <= 0.1 and abs(trials[row]) <= 0.1

@@ -1,0 +1,213 @@
+"""helpers.detect: background, star finding and centroids, checked against analytic stars and the truth."""
+import time
+import warnings
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from scipy import ndimage
+
+from helpers import align, data, detect
+
+YY, XX = np.mgrid[0:60, 0:90]          # a non-square frame: a swapped x/y cannot go unnoticed
+
+
+def gaussian(x0, y0, amplitude=2000.0, sigma=1.7):
+    return amplitude * np.exp(-((XX - x0) ** 2 + (YY - y0) ** 2) / (2 * sigma ** 2))
+
+
+def noisy(image, seed=0, level=100.0, noise=2.0):
+    return level + image + np.random.default_rng(seed).normal(0.0, noise, image.shape)
+
+
+def calibrated(folder, truth, name):
+    """A science frame calibrated with the true bias, dark current and flat."""
+    with fits.open(folder / f"{name}.fits") as hdul:
+        raw, exptime = hdul[0].data.astype(float), hdul[0].header["EXPTIME"]
+    band = "V" if "-v-" in name else "B"
+    dark = truth.dark_current() * exptime / truth.camera["gain"]
+    return (raw - truth.bias() - dark) / truth.flat(band)
+
+
+@pytest.fixture(scope="module")
+def default_v():
+    """The default set's first V frame (calibrated), its truth, and its stars found at the defaults."""
+    folder = data.ensure()
+    truth = data.truth(folder)
+    image = calibrated(folder, truth, "m13-v-60s-1")
+    level_noise = detect.background(image)
+    stars = detect.find_stars(image, background=level_noise)
+    return image, truth, level_noise, stars
+
+
+def matched_errors(stars, truth_x, truth_y, tol=1.5):
+    """Index of the truth star each detection matches (-1: none) and the distances of the matches."""
+    i_star, i_truth = align.match(np.column_stack([stars["x"], stars["y"]]),
+                                  np.column_stack([truth_x, truth_y]), tol)
+    error = np.full(len(truth_x), np.nan)
+    error[i_truth] = np.hypot(stars["x"][i_star] - truth_x[i_truth], stars["y"][i_star] - truth_y[i_truth])
+    return i_star, i_truth, error
+
+
+# ---------------------------------------------------------------------------------------- background
+def test_background_of_pure_noise():
+    sky = np.random.default_rng(1).normal(500.0, 12.0, (300, 300))
+    level, noise = detect.background(sky)
+    assert level == pytest.approx(500.0, abs=0.2)
+    assert noise == pytest.approx(12.0, rel=0.03)
+
+
+def test_background_is_robust_to_the_crowded_cluster(default_v):
+    image, truth, (level, noise), _ = default_v
+    gain, exptime = truth.camera["gain"], 60.0
+    sky = truth.bands["V"]["sky"] * exptime / gain                        # ADU, flat divided out
+    expected_noise = np.sqrt(truth.bands["V"]["sky"] * exptime + truth.camera["dark_current"] * exptime
+                             + truth.camera["read_noise"] ** 2) / gain
+    assert level == pytest.approx(sky, rel=0.02)
+    assert 0.9 < noise / expected_noise < 1.2          # faint unresolved stars add a little
+    # the classic's statistics are pulled far up by the stars
+    assert np.std(image) > 10 * noise
+    assert detect.classic_threshold(image, k=2) > level + 50 * noise
+
+
+def test_background_ignores_nan():
+    sky = np.random.default_rng(2).normal(100.0, 5.0, (200, 200))
+    with_nan = sky.copy()
+    with_nan[:, :30] = np.nan
+    assert detect.background(with_nan) == pytest.approx(detect.background(sky[:, 30:]))
+    with pytest.raises(ValueError, match="no finite pixel"):
+        detect.background(np.full((10, 10), np.nan))
+
+
+# ---------------------------------------------------------------------------------------- analytic stars
+def test_single_star_at_a_known_subpixel_position():
+    image = noisy(gaussian(61.37, 22.81))
+    stars = detect.find_stars(image)
+    assert len(stars) == 1
+    assert stars["x"][0] == pytest.approx(61.37, abs=0.01)       # x is the column ...
+    assert stars["y"][0] == pytest.approx(22.81, abs=0.01)       # ... and y the row
+    brightest_pixel = 2000 * np.exp(-(0.37 ** 2 + 0.19 ** 2) / (2 * 1.7 ** 2))       # at x=61, y=23
+    assert stars["peak"][0] == pytest.approx(brightest_pixel, rel=0.02)
+    assert stars.meta["fwhm"] == pytest.approx(2.3548 * 1.7, rel=0.15)
+
+
+def test_plain_centroid_is_center_of_mass_with_rows_first():
+    """refine=False gives scipy's center_of_mass of the thresholded group, which is (row, col)."""
+    image = noisy(gaussian(30.6, 41.2, amplitude=300.0), seed=4)
+    level, noise = detect.background(image)
+    stars = detect.find_stars(image, refine=False, background=(level, noise))
+    labels, n = ndimage.label(image - level > 5 * noise, np.ones((3, 3)))
+    row, col = ndimage.center_of_mass(image - level, labels, 1)
+    assert n == 1 and len(stars) == 1
+    assert (stars["x"][0], stars["y"][0]) == pytest.approx((col, row), abs=1e-9)
+    assert abs(row - 41.2) < 0.2 and abs(col - 30.6) < 0.2
+
+
+def test_windowed_centroid_is_unbiased_for_many_subpixel_positions():
+    for x0, y0 in np.random.default_rng(5).uniform(20, 40, (25, 2)):
+        x, y = detect.windowed_centroid(gaussian(x0, y0), [round(x0)], [round(y0)], fwhm=4.0)
+        assert (x[0], y[0]) == pytest.approx((x0, y0), abs=1e-3)
+
+
+def test_touching_stars_are_split():
+    image = noisy(gaussian(40.0, 30.0) + gaussian(44.6, 31.5, amplitude=1200.0), seed=6)
+    stars = detect.find_stars(image)
+    assert len(stars) == 2
+    assert stars["group"][0] == stars["group"][1]                # one group, two stars
+    assert (stars["x"][0], stars["y"][0]) == pytest.approx((40.0, 30.0), abs=0.15)
+    assert (stars["x"][1], stars["y"][1]) == pytest.approx((44.6, 31.5), abs=0.15)
+    assert stars["flux"][0] > stars["flux"][1]                   # brightest first
+
+
+def test_cosmic_ray_is_not_a_star():
+    image = noisy(gaussian(30.0, 30.0), seed=7)
+    image[10, 60:66] += 900.0                                    # a 6-pixel track, not blurred
+    assert len(detect.find_stars(image)) == 1
+    assert len(detect.find_stars(image, cosmic=None)) > 1       # without the cleaning it counts as stars
+
+
+def test_saturated_and_edge_flags():
+    image = gaussian(30.0, 30.0, amplitude=9000.0) + gaussian(1.5, 45.0) + gaussian(70.0, 20.0)
+    image = noisy(np.minimum(image, 5000.0), seed=8)             # a flat top at 5000
+    stars = detect.find_stars(image, saturation=5000.0)
+    assert len(stars) == 3                                       # the flat top is one star
+    by_x = {round(float(x)): row for x, row in zip(stars["x"], stars)}
+    assert by_x[30]["saturated"] and not by_x[30]["edge"]
+    assert by_x[2]["edge"] and not by_x[2]["saturated"]
+    assert not by_x[70]["edge"] and not by_x[70]["saturated"]
+
+
+def test_flux_and_columns():
+    image = noisy(gaussian(45.0, 30.0), seed=9)
+    stars = detect.find_stars(image)
+    assert stars.colnames == list(detect.COLUMNS)
+    total = 2000.0 * 2 * np.pi * 1.7 ** 2
+    assert 0.85 * total < stars["flux"][0] < total               # the wings below the threshold are missing
+    assert stars["npix"][0] >= 5 and stars["id"][0] == 1
+
+
+# ---------------------------------------------------------------------------------------- finding nothing
+def test_nothing_found_is_an_empty_table_with_a_message():
+    image = noisy(gaussian(45.0, 30.0), seed=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = detect.find_stars(image, threshold=50000.0)
+    assert len(empty) == 0 and empty.colnames == list(detect.COLUMNS)
+    assert "no pixel is 50000 sigma above the background" in empty.meta["message"]
+    assert "lower the threshold" in empty.meta["message"]
+
+
+def test_only_tiny_groups_message():
+    image = np.random.default_rng(11).normal(100.0, 2.0, (50, 50))
+    image[10, 10] = image[30, 40] = 400.0                         # hot pixels
+    empty = detect.find_stars(image, cosmic=None)
+    assert len(empty) == 0
+    assert "min_pixels=5" in empty.meta["message"]
+
+
+# ---------------------------------------------------------------------------------------- the truth
+def test_accuracy_against_the_truth(default_v):
+    image, truth, level_noise, stars = default_v
+    truth_x, truth_y = truth.positions("m13-v-60s-1")
+    snr = np.asarray(truth.stars["snr_v"])
+    ny, nx = image.shape
+    bright = (snr > 50) & (truth_x >= 0) & (truth_x <= nx - 1) & (truth_y >= 0) & (truth_y <= ny - 1)
+    i_star, i_truth, error = matched_errors(stars, truth_x, truth_y)
+    completeness = np.isfinite(error[bright]).mean()
+    false_fraction = 1 - len(i_star) / len(stars)
+    centroid_error = np.nanmedian(error[bright])
+    assert completeness >= 0.95
+    assert false_fraction <= 0.02
+    assert centroid_error <= 0.05
+    # the plain centroid of the thresholded pixels is biased: the window refinement does better
+    plain = detect.find_stars(image, background=level_noise, refine=False)
+    assert np.nanmedian(matched_errors(plain, truth_x, truth_y)[2][bright]) > 2 * centroid_error
+    # the slider's helper gives the same numbers
+    summary = detect.detection_summary(image, 5.0, truth_x, truth_y, snr, background=level_noise)
+    assert summary["count"] == len(stars) and summary["matched"] == len(i_star)
+    assert summary["completeness"] == pytest.approx(completeness)
+    assert summary["false_fraction"] == pytest.approx(false_fraction)
+    print(f"\ncompleteness {completeness:.3f}, median centroid error {centroid_error:.4f} px, "
+          f"false {false_fraction:.4f}")
+
+
+def test_rows_and_columns_against_the_truth(default_v):
+    """Swapping x and y (the classic's mistake) loses almost every star."""
+    _, truth, _, stars = default_v
+    truth_x, truth_y = truth.positions("m13-v-60s-1")
+    swapped = stars.copy()
+    swapped["x"], swapped["y"] = stars["y"], stars["x"]
+    assert len(matched_errors(swapped, truth_x, truth_y)[0]) < 0.1 * len(stars)
+
+
+def test_a_higher_threshold_finds_fewer_stars(default_v):
+    image, truth, level_noise, _ = default_v
+    truth_x, truth_y = truth.positions("m13-v-60s-1")
+    snr = np.asarray(truth.stars["snr_v"])
+    started = time.perf_counter()
+    low = detect.detection_summary(image, 3.0, truth_x, truth_y, snr, background=level_noise)
+    seconds = time.perf_counter() - started
+    high = detect.detection_summary(image, 30.0, truth_x, truth_y, snr, background=level_noise)
+    assert low["count"] > high["count"] > 0
+    assert low["completeness"] >= high["completeness"]
+    assert seconds < 2.0                                         # a slider update; about 0.1 s on a laptop
