@@ -41,7 +41,7 @@ def test_moving_the_stretch_slider_changes_the_picture_and_the_report(frame):
 def _two_star_field(dx=0.0, dy=0.0, seed=3):
     yy, xx = np.mgrid[0:96, 0:96]
     image = np.random.default_rng(seed).normal(100.0, 3.0, (96, 96))
-    for x, y, f in ((30.2, 40.7, 30000.0), (60.6, 55.1, 15000.0), (45.0, 20.0, 8000.0)):
+    for x, y, f in ((30.2, 40.7, 30000.0), (60.6, 55.1, 15000.0), (45.0, 20.0, 1200.0)):
         image += f * np.exp(-((xx - x - dx) ** 2 + (yy - y - dy) ** 2) / (2 * 1.8 ** 2)) / (2 * np.pi * 1.8 ** 2)
     return image
 
