@@ -16,7 +16,7 @@ def _fmt(value, digits):
     return f"{value:.{digits}f}"
 
 
-def comparison(rows, digits=2):
+def comparison(rows, digits=2, relative=True):
     """A small table of recovered values next to the truth, with their difference.
 
     Parameters
@@ -24,12 +24,15 @@ def comparison(rows, digits=2):
     rows : list of tuples
         ``(quantity, recovered, truth, unit)``; numbers are rounded to ``digits`` decimals (and the relative
         difference to 0.1 %), so that the printed table is the same on every machine.
+    relative : bool
+        Also give the difference in per cent of the truth (leave it out for offsets and magnitudes, where a
+        percentage means nothing).
     """
     lines = []
     for name, recovered, true, unit in rows:
         unit = f" {unit}" if unit else ""
         diff = recovered - true
-        rel = f"  ({100 * diff / true:+.1f} %)" if true else ""
+        rel = f"  ({100 * diff / true:+.1f} %)" if true and relative else ""
         lines.append((name, _fmt(recovered, digits) + unit, _fmt(true, digits) + unit,
                       f"{diff:+.{digits}f}{unit}{rel}"))
     widths = [max(len(r[i]) for r in lines + [("quantity", "recovered", "truth", "difference")]) for i in range(3)]

@@ -364,7 +364,7 @@ def _one_exptime(frames, kind, band=None):
     return times[0]
 
 
-def reduce_band(frames, band, method="median"):
+def reduce_band(frames, band, method="median", masters=None):
     """Reduce all science frames of one filter, exactly as chapter 01 does step by step.
 
     Master bias and dark from all bias and dark frames, master flat from the flats of ``band`` (with their
@@ -379,6 +379,9 @@ def reduce_band(frames, band, method="median"):
         Filter name, e.g. "V" or "B" (case ignored).
     method : str
         How to combine the calibrated frames, see :func:`combine`.
+    masters : Reduced, optional
+        The result of an earlier call on the same night: its master bias and dark are used again (they do
+        not depend on the filter) instead of being made a second time.
 
     Returns
     -------
@@ -398,8 +401,11 @@ def reduce_band(frames, band, method="median"):
         raise ValueError(f"no science frames in filter {band!r}; the filters present are "
                          f"{sorted(set(frames['filter']) - {''})}")
     exptime, dark_exptime = _one_exptime(frames, "science", band), _one_exptime(frames, "dark")
-    bias = master_bias(io.select(frames, kind="bias"))
-    dark = master_dark(io.select(frames, kind="dark"), bias)
+    if masters is not None:
+        bias, dark = masters.bias, masters.dark
+    else:
+        bias = master_bias(io.select(frames, kind="bias"))
+        dark = master_dark(io.select(frames, kind="dark"), bias)
     flat = master_flat(io.select(frames, kind="flat", filter=band), bias, dark,
                        flat_exptime=_one_exptime(frames, "flat", band), dark_exptime=dark_exptime)
     calibrated = calibrate(io.read_stack(science), bias, dark, flat, exptime=exptime, dark_exptime=dark_exptime)

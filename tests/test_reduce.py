@@ -469,3 +469,6 @@ def test_reduce_band_is_chapter_01_step_by_step():
     np.testing.assert_array_equal(v.image, expected)
     with pytest.raises(ValueError, match="no science frames in filter 'I'"):
         reduce.reduce_band(frames, "I")
+    b = reduce.reduce_band(frames, "B", masters=v)          # bias and dark made once for both filters
+    assert b.bias is v.bias and b.dark is v.dark
+    np.testing.assert_array_equal(b.image, reduce.reduce_band(frames, "B").image)
