@@ -9,8 +9,10 @@ The chapter's method, one step per function:
    joins touching pixels into groups (``scipy.ndimage.label``), drops groups too small to be a star,
    splits groups that hold several touching stars, and measures each star: position (refined by
    :func:`windowed_centroid`), flux, peak, size and flags.
-3. :func:`detection_summary` compares a star list with the ground truth: the numbers behind the
-   chapter's threshold slider.
+3. :func:`cluster_centre` finds the centre of a star cluster from the star list (the classic handbook
+   takes the middle of the frame, which is not where the cluster is).
+4. :func:`detection_summary` compares a star list with the ground truth: the numbers behind the
+   chapter's threshold slider, completeness, false detections and centroid errors.
 
 Rows and columns: an image is indexed ``image[row, col]``, that is ``image[y, x]``. Every position this
 module returns is named ``x`` (column) and ``y`` (row), 0-based, with the centre of the pixel
@@ -34,12 +36,14 @@ from astropy.table import Table
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-__all__ = ["background", "classic_threshold", "find_stars", "windowed_centroid", "detection_summary",
-           "COLUMNS"]
+__all__ = ["background", "classic_threshold", "find_stars", "windowed_centroid", "cluster_centre",
+           "detection_summary", "COLUMNS"]
 
 #: The columns of the table :func:`find_stars` returns, with their types.
 COLUMNS = {"id": int, "x": float, "y": float, "flux": float, "peak": float, "npix": int,
            "saturated": bool, "edge": bool, "group": int}
+#: How the table prints its float columns (rounded, so that a printed table is the same on every machine).
+FORMATS = {"x": ".2f", "y": ".2f", "flux": ".1f", "peak": ".1f"}
 
 # FWHM of a Gaussian = 2 sqrt(2 ln 2) sigma.
 _FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
@@ -250,6 +254,7 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     stars["id"] = np.zeros(len(order))
     table = Table({name: np.asarray(stars[name], dtype=kind)[order] for name, kind in COLUMNS.items()})
     table["id"] = np.arange(1, len(table) + 1)
+    _set_formats(table)
     meta["message"] = (f"found {len(table)} stars more than {threshold:g} sigma above the background "
                        f"(level {level:.1f}, noise {noise:.2f}) in {len(np.unique(peak_label))} groups of "
                        f"at least {min_pixels} pixels; cleaned {meta['n_cosmic']} cosmic-ray pixels")
@@ -274,9 +279,16 @@ def _nothing_found(n_small, threshold, min_pixels, level, noise):
 def _empty(meta, message):
     """An empty star table with the usual columns and a message saying why it is empty."""
     table = Table({name: np.zeros(0, dtype=kind) for name, kind in COLUMNS.items()})
+    _set_formats(table)
     table.meta.update(meta)
     table.meta["message"] = message
     return table
+
+
+def _set_formats(table):
+    """Print the float columns rounded (:data:`FORMATS`); the numbers themselves are not changed."""
+    for name, fmt in FORMATS.items():
+        table[name].info.format = fmt
 
 
 def _neighbourhood(image, rows, cols, radius, outside=0.0):
@@ -543,6 +555,96 @@ def windowed_centroid(image, x, y, fwhm, owner=None, max_shift=None, max_iterati
 
 
 # --------------------------------------------------------------------------------------------------
+# The centre of a star cluster
+# --------------------------------------------------------------------------------------------------
+def cluster_centre(x, y, flux=None, radius=None, shrink=0.8, tolerance=0.01):
+    """The centre of a star cluster from its stars' positions: the mean in a circle that shrinks onto it.
+
+    The middle of the frame is where the telescope pointed, not where the cluster is. The plain mean
+    of all the positions is no better: the frame's edges cut more of the cluster's outskirts on one
+    side than on the other, and field stars spread evenly over the frame, and both pull the mean
+    towards the middle of the frame. Instead:
+
+    1. start from the median of the positions, with a circle large enough to hold every star;
+    2. move the circle to the mean position of the stars inside it, again and again, until it moves
+       less than ``tolerance`` pixels;
+    3. shrink the circle by the factor ``shrink`` and go back to step 2, until it has shrunk to
+       ``radius``.
+
+    A smaller circle sees only the cluster's dense middle, where the frame's edges and the field
+    stars hardly matter; but a circle holding too few stars gives a noisy mean. The default final
+    radius holds about half of the stars.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Star positions (column, row), e.g. the ``x`` and ``y`` columns of :func:`find_stars`.
+    flux : array_like, optional
+        Weights for the mean: the centre of the light instead of the centre of the star counts. A few
+        bright giants then decide the answer, which makes it noisier: leave it out unless the stars
+        are many and of similar brightness.
+    radius : float, optional
+        Final radius of the circle (pixels). Default: the median distance of the stars from their
+        median position.
+    shrink : float
+        Factor (between 0 and 1) by which the circle shrinks at each step.
+    tolerance : float
+        The circle has stopped moving when it moves less than this (pixels).
+
+    Returns
+    -------
+    centre_x, centre_y : float
+
+    Raises
+    ------
+    ValueError
+        If there are no positions, ``shrink`` is not between 0 and 1, or the circle is left with no
+        star (or no positive weight) inside.
+
+    Examples
+    --------
+    2000 cluster stars around x = 70, y = 30 and 1000 field stars spread evenly over a frame 100
+    pixels wide and high: the field stars pull the plain mean towards the middle of the frame.
+
+    >>> import numpy as np
+    >>> from helpers import detect
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(70.0, 8.0, 2000), rng.uniform(0, 100, 1000)])
+    >>> y = np.concatenate([rng.normal(30.0, 8.0, 2000), rng.uniform(0, 100, 1000)])
+    >>> print(f"plain mean x = {x.mean():.0f}, y = {y.mean():.0f}")
+    plain mean x = 63, y = 37
+    >>> cx, cy = detect.cluster_centre(x, y)
+    >>> print(f"cluster centre x = {cx:.0f}, y = {cy:.0f}")
+    cluster centre x = 70, y = 30
+    """
+    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    if x.size == 0 or x.size != y.size:
+        raise ValueError(f"cluster_centre needs x and y of the same, non-zero length; got {x.size} and {y.size}")
+    if not 0 < shrink < 1:
+        raise ValueError(f"shrink must be between 0 and 1, got {shrink}")
+    weight = np.ones_like(x) if flux is None else np.asarray(flux, dtype=float).ravel()
+    centre_x, centre_y = float(np.median(x)), float(np.median(y))
+    if radius is None:
+        radius = float(np.median(np.hypot(x - centre_x, y - centre_y)))
+    circle = max(np.ptp(x), np.ptp(y), radius)          # from the median, this holds every star
+    while True:
+        for _ in range(100):                            # step 2: move the circle to the mean inside
+            inside = np.hypot(x - centre_x, y - centre_y) <= circle
+            if weight[inside].sum() <= 0:
+                raise ValueError(f"no star (or no positive flux) within {circle:.1f} px of "
+                                 f"({centre_x:.1f}, {centre_y:.1f}); give a larger radius")
+            new_x = np.average(x[inside], weights=weight[inside])
+            new_y = np.average(y[inside], weights=weight[inside])
+            moved = np.hypot(new_x - centre_x, new_y - centre_y)
+            centre_x, centre_y = float(new_x), float(new_y)
+            if moved < tolerance:
+                break
+        if circle <= radius:
+            return centre_x, centre_y
+        circle = max(circle * shrink, radius)          # step 3: shrink the circle
+
+
+# --------------------------------------------------------------------------------------------------
 # Comparing with the truth (the chapter's threshold slider)
 # --------------------------------------------------------------------------------------------------
 def detection_summary(image, threshold, truth_x, truth_y, truth_snr=None, tol=1.5, background=None,
@@ -576,7 +678,11 @@ def detection_summary(image, threshold, truth_x, truth_y, truth_snr=None, tol=1.
         ``count`` (detections), ``matched`` (detections matched to a true star), ``completeness``
         (fraction of the counted true stars that were found), ``n_truth`` (how many were counted),
         ``false`` (detections matching no true star) and ``false_fraction`` (of the detections; 0 when
-        nothing was found), ``stars`` (the table from :func:`find_stars`).
+        nothing was found), ``centroid_error`` (median distance in pixels between a counted true
+        star and its detection, over the counted stars found; NaN if none), ``stars`` (the table from
+        :func:`find_stars`), and one entry per true star: ``counted`` (it is in the frame, and bright
+        enough if ``truth_snr`` is given), ``found`` (it matched a detection) and ``error`` (the
+        distance to its detection, NaN if not found).
 
     Examples
     --------
@@ -586,8 +692,8 @@ def detection_summary(image, threshold, truth_x, truth_y, truth_snr=None, tol=1.
     >>> image = 100 + 500 * np.exp(-((xx - 40.3) ** 2 + (yy - 20.6) ** 2) / (2 * 1.6 ** 2))
     >>> image = image + np.random.default_rng(1).normal(0, 2, image.shape)
     >>> s = detect.detection_summary(image, 5.0, [40.3], [20.6])
-    >>> s["count"], s["completeness"], s["false"]
-    (1, 1.0, 0)
+    >>> s["count"], s["completeness"], s["false"], bool(s["centroid_error"] < 0.05)
+    (1, 1.0, 0, True)
     """
     from .align import match    # imported here: helpers.align itself uses this module
 
@@ -603,9 +709,13 @@ def detection_summary(image, threshold, truth_x, truth_y, truth_snr=None, tol=1.
     i_star, i_truth = match(detected, np.column_stack([truth_x, truth_y]), tol)
     found = np.zeros(len(truth_x), dtype=bool)
     found[i_truth] = True
+    error = np.full(len(truth_x), np.nan)
+    error[i_truth] = np.hypot(detected[i_star, 0] - truth_x[i_truth], detected[i_star, 1] - truth_y[i_truth])
     n_truth = int(counted.sum())
     count = len(stars)
     return {"count": count, "matched": int(len(i_star)),
             "completeness": float(found[counted].mean()) if n_truth else float("nan"),
             "n_truth": n_truth, "false": count - int(len(i_star)),
-            "false_fraction": (count - len(i_star)) / count if count else 0.0, "stars": stars}
+            "false_fraction": (count - len(i_star)) / count if count else 0.0,
+            "centroid_error": float(np.median(error[counted & found])) if (counted & found).any() else float("nan"),
+            "stars": stars, "counted": counted, "found": found, "error": error}

@@ -15,10 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 import ipywidgets as ipw
 from IPython.display import display
 
 from . import plot
+
+
+def _new_figure(*grid, figsize=(6.5, 6)):
+    """A figure (and its axes) that pyplot does not know about.
+
+    A viewer shows its figure only where it puts it: pyplot never shows it again under a later cell's
+    plot, and it needs no closing.
+    """
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid)
 
 
 def clipped_fractions(image, vmin, vmax):
@@ -64,9 +75,8 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
                                   layout=ipw.Layout(width="95%"))
     report = ipw.Label(stretch_report(image, *start))
     picture = ipw.Output()
-    with plt.ioff():
-        fig, ax = plt.subplots(figsize=(6.5, 6))
-        _, im = plot.show(image, ax=ax, vmin=start[0], vmax=start[1], title=title)
+    fig, ax = _new_figure(figsize=(6.5, 6))
+    _, im = plot.show(image, ax=ax, vmin=start[0], vmax=start[1], title=title)
     with picture:
         display(fig)
 
@@ -115,11 +125,10 @@ def threshold_viewer(image, truth_x=None, truth_y=None, truth_snr=None, threshol
     summary = summarise(threshold)
     report = ipw.Label(detection_report(summary, threshold))
     picture = ipw.Output()
-    with plt.ioff():
-        fig, ax = plt.subplots(figsize=(6.5, 6))
-        plot.show(image, ax=ax, colorbar=False, title="detections (circles)")
-        (circles,) = ax.plot(summary["stars"]["x"], summary["stars"]["y"], "o", ms=9, mfc="none",
-                             mec=plot.COLOURS[0], mew=1.2)
+    fig, ax = _new_figure(figsize=(6.5, 6))
+    plot.show(image, ax=ax, colorbar=False, title="detections (circles)")
+    (circles,) = ax.plot(summary["stars"]["x"], summary["stars"]["y"], "o", ms=9, mfc="none",
+                         mec=plot.COLOURS[0], mew=1.2)
     with picture:
         display(fig)
 
@@ -169,10 +178,9 @@ def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
     report = ipw.Label(_shift_line(dx, dy, rms))
     limit = np.nanpercentile(np.abs(difference), 99.5)     # the same grey scale for every trial
     picture = ipw.Output()
-    with plt.ioff():
-        fig, ax = plt.subplots(figsize=(6.5, 6))
-        _, im = plot.show(difference, ax=ax, vmin=-limit, vmax=limit, title="reference - shifted image",
-                          cmap="RdBu_r")
+    fig, ax = _new_figure(figsize=(6.5, 6))
+    _, im = plot.show(difference, ax=ax, vmin=-limit, vmax=limit, title="reference - shifted image",
+                      cmap="RdBu_r")
     with picture:
         display(fig)
 
@@ -189,3 +197,557 @@ def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
     box = ipw.VBox([slider_x, slider_y, report, picture])
     box.image = im
     return box
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 05: one star's PSF fit (data, model, residual), star by star
+# --------------------------------------------------------------------------------------------------
+def psf_report(fit):
+    """The line the PSF viewer prints for one fit (a :class:`helpers.psf.PSFFit`), rounded for printing.
+
+    The box size, the centre, the FWHM (and beta for a Moffat fit) with their 1-sigma errors, ``chi2/dof``,
+    how many pixels were left out (saturated, NaN or rejected), and a warning if the fit failed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import psf
+    >>> yy, xx = np.mgrid[0:40, 0:40]
+    >>> image = psf.moffat_2d(xx, yy, 3000.0, 20.3, 19.6, alpha=3.0, beta=3.0, background=200.0)
+    >>> fit = psf.fit_star(image, 20, 20, size=21, gain=1.5, read_noise=10.0)
+    >>> for part in psf_report(fit).split("; "):
+    ...     print(part)
+    moffat, 21 x 21 px box: x = 20.300 ± 0.009, y = 19.600 ± 0.009
+    FWHM = 3.059 ± 0.025 px
+    beta = 3.00 ± 0.11
+    chi2/dof = 0.00
+    """
+    ny, nx = np.shape(fit.data)
+    line = (f"{fit.profile}, {nx} x {ny} px box: x = {fit.x:.3f} ± {fit.x_err:.3f}, y = {fit.y:.3f} ± "
+            f"{fit.y_err:.3f}; FWHM = {fit.fwhm:.3f} ± {fit.fwhm_err:.3f} px")
+    if np.isfinite(fit.beta):
+        line += f"; beta = {fit.beta:.2f} ± {fit.beta_err:.2f}"
+    line += f"; chi2/dof = {fit.reduced_chi2:.2f}"
+    left_out = int(np.size(fit.mask) - np.count_nonzero(fit.mask))
+    if left_out:
+        line += f" ({left_out} pixel{'s' if left_out > 1 else ''} left out)"
+    if not fit.success:
+        line += f"; NOT a good fit: {fit.message}"
+    return line
+
+
+def _psf_pictures(fit, residual):
+    """The three pictures of a fit: data and model minus the fitted sky, and the residual."""
+    rest = fit.residuals if residual == "adu" else fit.residuals / fit.noise
+    return fit.data - fit.background, fit.model - fit.background, rest
+
+
+def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0):
+    """Draw one fit in three panels: data and model (minus the fitted sky, log scale) and the residual.
+
+    Data and model share a logarithmic grey scale from the star's peak down ``decades`` factors of ten, so
+    the faint wings show (negative pixels, below the sky, are black). The residual ``data - model`` is shown
+    in noise sigmas (``residual="noise"``, limits ``±limit``, default 5) or in ADU (``residual="adu"``,
+    default limit the largest residual): blue where the model is too bright, red where it is too faint. A
+    ``+`` marks the fitted centre; an ``x`` marks each pixel the fit left out (saturated, NaN or rejected).
+
+    Parameters
+    ----------
+    fit : helpers.psf.PSFFit
+        A 2-D fit (``fit_gaussian_2d``, ``fit_moffat_2d`` or ``fit_star``).
+    axes : sequence of three matplotlib Axes
+    residual : {"noise", "adu"}
+    limit : float, optional
+        The residual colour scale runs from ``-limit`` to ``+limit``: give the same value to compare fits.
+    decades : float
+        Range of the logarithmic scale of data and model.
+
+    Returns
+    -------
+    dict
+        The artists, for :func:`show_psf_fit` to update in place: ``images`` (three AxesImage), ``centre``
+        and ``left_out`` (Line2D), ``axes``, ``residual``, ``limit`` and ``decades``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from helpers import psf
+    >>> yy, xx = np.mgrid[0:40, 0:40]
+    >>> image = psf.moffat_2d(xx, yy, 3000.0, 20.3, 19.6, alpha=3.0, beta=3.0, background=200.0)
+    >>> fig, axes = plt.subplots(1, 3)
+    >>> panels = psf_panels(psf.fit_star(image, 20, 20, gain=1.5, read_noise=10.0), axes)
+    >>> [im.get_array().shape for im in panels["images"]]
+    [(21, 21), (21, 21), (21, 21)]
+    >>> plt.close(fig)
+    """
+    from matplotlib.colors import LogNorm
+
+    if residual not in ("noise", "adu"):
+        raise ValueError(f"residual must be 'noise' or 'adu', got {residual!r}")
+    grey = plt.get_cmap("gray").with_extremes(bad="black", under="black")
+    data, model, rest = _psf_pictures(fit, residual)
+    images = []
+    for ax, values in zip(axes[:2], (data, model)):
+        images.append(ax.imshow(values, origin="lower", cmap=grey, norm=LogNorm(1.0, 10.0),
+                                interpolation="nearest", extent=fit.extent))
+        ax.figure.colorbar(images[-1], ax=ax, fraction=0.046, pad=0.04, label="ADU above the sky")
+    images.append(axes[2].imshow(rest, origin="lower", cmap="RdBu_r", interpolation="nearest", extent=fit.extent))
+    axes[2].figure.colorbar(images[-1], ax=axes[2], fraction=0.046, pad=0.04,
+                            label="noise sigmas" if residual == "noise" else "ADU")
+    (centre,) = axes[0].plot([], [], "+", color=plot.COLOURS[0], ms=14, mew=2)
+    (left_out,) = axes[2].plot([], [], "x", color="black", ms=6, mew=1.5, linestyle="none")
+    for ax in axes[:3]:
+        ax.set_xlabel("x (column)")
+    axes[0].set_ylabel("y (row)")
+    panels = {"images": images, "centre": centre, "left_out": left_out, "axes": list(axes[:3]),
+              "residual": residual, "limit": limit, "decades": decades}
+    show_psf_fit(panels, fit)
+    return panels
+
+
+def show_psf_fit(panels, fit):
+    """Put another fit into panels made by :func:`psf_panels`, changing the existing artists in place
+    (``set_data``, ``set_extent``, ``set_clim``): no new figure, no new axes."""
+    data, model, rest = _psf_pictures(fit, panels["residual"])
+    peak = max(float(fit.amplitude), 1e-6)
+    limit = panels["limit"]
+    if limit is None:
+        limit = 5.0 if panels["residual"] == "noise" else float(np.nanmax(np.abs(rest)))
+    clims = [(peak * 10.0 ** -panels["decades"], peak)] * 2 + [(-limit, limit)]
+    for im, values, clim in zip(panels["images"], (data, model, rest), clims):
+        im.set_data(values)
+        im.set_extent(fit.extent)
+        im.set_clim(*clim)
+    for ax in panels["axes"]:
+        ax.set_xlim(fit.extent[:2])
+        ax.set_ylim(fit.extent[2:])
+    panels["centre"].set_data([fit.x], [fit.y])
+    rows, cols = np.nonzero(~np.asarray(fit.mask, dtype=bool))
+    panels["left_out"].set_data(fit.x0 + cols, fit.y0 + rows)
+    unit = "noise sigmas" if panels["residual"] == "noise" else "ADU"
+    titles = ["data − sky (log scale)", f"{fit.profile} model − sky",
+              f"residual, ±{limit:.4g} {unit}"]
+    for ax, title in zip(panels["axes"], titles):
+        ax.set_title(title)
+
+
+def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), model="moffat", limit=5.0,
+               **options):
+    """Sliders that pick a star (an index into ``x, y``) and the box size, and redraw its PSF fit.
+
+    Each move runs :func:`helpers.psf.fit_star` on the chosen star and puts the data, the model and the
+    residual (in noise sigmas) into the same figure (see :func:`show_psf_fit`); the report line is
+    :func:`psf_report` of that fit. One move takes a fit (10 to 40 ms) and one redraw of three small images.
+
+    Parameters
+    ----------
+    image : 2-D array
+        The frame (ADU, sky included).
+    x, y : array_like
+        Rough positions of the stars (0-based pixels), e.g. from ``io.read_regions``.
+    gain, read_noise : float
+        For the noise model (headers GAIN and RDNOISE).
+    star, size : int
+        The starting star index and box width (odd, pixels).
+    sizes : (int, int)
+        Smallest and largest box width on the slider (odd numbers).
+    model : {"moffat", "gaussian"}
+    limit : float
+        The residual colour scale, ``±limit`` noise sigmas.
+    **options
+        Passed to the fit (``reject=5.0``, ``saturation=...``).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``.children`` are the star slider, the box-size slider, the report line and the picture;
+        ``.fit`` is the latest fit, ``.panels`` the artists (see :func:`psf_panels`), ``.figure`` the figure.
+    """
+    from . import psf
+
+    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+    if x.shape != y.shape or x.size == 0:
+        raise ValueError(f"x and y must hold the same number (at least one) of positions, "
+                         f"got {x.size} and {y.size}")
+    if not (0 <= star < x.size):
+        raise ValueError(f"star must be an index from 0 to {x.size - 1}, got {star}")
+    if size % 2 == 0 or sizes[0] % 2 == 0 or sizes[1] % 2 == 0 or not sizes[0] <= size <= sizes[1]:
+        raise ValueError(f"box sizes must be odd (the star's pixel in the middle) and size within sizes, got "
+                         f"size={size}, sizes={sizes}")
+
+    def fit_of(index, width):
+        return psf.fit_star(image, x[index], y[index], model, width, gain, read_noise, **options)
+
+    layout, style = ipw.Layout(width="95%"), {"description_width": "initial"}
+    star_slider = ipw.IntSlider(value=star, min=0, max=x.size - 1, step=1, description="star",
+                                continuous_update=False, layout=layout, style=style)
+    size_slider = ipw.IntSlider(value=size, min=sizes[0], max=sizes[1], step=2, description="box width (px)",
+                                continuous_update=False, layout=layout, style=style)
+    fit = fit_of(star, size)
+    report = ipw.Label(psf_report(fit))
+    picture = ipw.Output()
+    fig, axes = _new_figure(1, 3, figsize=(13, 4.3))
+    panels = psf_panels(fit, axes, residual="noise", limit=limit)
+    fig.tight_layout()
+    with picture:
+        display(fig)
+    box = ipw.VBox([star_slider, size_slider, report, picture])
+
+    def update(_change):
+        box.fit = fit_of(star_slider.value, size_slider.value)
+        show_psf_fit(panels, box.fit)
+        report.value = psf_report(box.fit)
+        with picture:
+            picture.clear_output(wait=True)
+            display(fig)
+
+    star_slider.observe(update, names="value")
+    size_slider.observe(update, names="value")
+    box.fit, box.panels, box.figure = fit, panels, fig
+    return box
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 06: the aperture and sky annulus radii
+# --------------------------------------------------------------------------------------------------
+def aperture_report(image, x, y, r, r_in, r_out, gain, read_noise, exptime=1.0):
+    """The line the aperture sliders print: area, sky, flux with its error, SNR and magnitude of one star.
+
+    Runs :func:`helpers.photometry.aperture_photometry` for the star at ``x, y`` with aperture radius ``r``
+    and sky annulus ``r_in .. r_out`` (pixels); gain (e-/ADU) and read noise (e-) as for that function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[0:80, 0:80]
+    >>> star = 20000.0 / (2 * np.pi * 1.5 ** 2) * np.exp(-((xx - 40.3) ** 2 + (yy - 39.6) ** 2) / 4.5)
+    >>> image = np.random.default_rng(2).normal(200.0, 5.0, (80, 80)) + star
+    >>> print(aperture_report(image, 40.3, 39.6, 5, 15, 25, gain=2.0, read_noise=5.0))
+    r = 5.0 px (78.5 pixels), sky annulus 15-25 px (1254 pixels): sky 200.19 ADU/pixel; flux 19876 ± 137 ADU, SNR 144.9, magnitude -10.746 ± 0.007
+    >>> print(aperture_report(image, 40.3, 39.6, 16, 15, 25, gain=2.0, read_noise=5.0))
+    r = 16.0 px: the aperture must lie inside the sky annulus (r <= r_in = 15.0 px)
+    """
+    from . import photometry
+
+    if not r <= r_in:
+        return f"r = {r:.1f} px: the aperture must lie inside the sky annulus (r <= r_in = {r_in:.1f} px)"
+    row = photometry.aperture_photometry(image, x, y, r, r_in, r_out, gain=gain, read_noise=read_noise,
+                                         exptime=exptime)[0]
+    return (f"r = {r:.1f} px ({row['area']:.1f} pixels), sky annulus {r_in:.0f}-{r_out:.0f} px "
+            f"({row['n_sky']} pixels): sky {row['sky']:.2f} ADU/pixel; flux {row['flux']:.0f} ± "
+            f"{row['flux_err']:.0f} ADU, SNR {row['snr']:.1f}, magnitude {row['mag']:.3f} ± {row['mag_err']:.3f}")
+
+
+def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_noise=0.0, exptime=1.0,
+                    r_max=15.0, annulus_max=40.0):
+    """Sliders for a star's aperture radius and sky annulus, with the circles drawn on the star.
+
+    Left: a cut-out around the star with the aperture (solid circle) and the sky annulus (two dashed
+    circles). Right: the star's radial profile (mean ADU above the sky in 1 px rings, log scale) with the
+    aperture and the annulus marked. The figure is drawn once; a move changes the circles' radii and the
+    marks in place and re-measures the star (:func:`aperture_report`).
+
+    Parameters
+    ----------
+    image : 2-D array
+        Calibrated frame (ADU, sky included).
+    x, y : float
+        The star's centre (0-based pixels).
+    r, r_in, r_out : float
+        Starting aperture radius and sky annulus (pixels).
+    gain, read_noise, exptime : float
+        As for :func:`helpers.photometry.aperture_photometry`.
+    r_max, annulus_max : float
+        Largest aperture radius and largest outer annulus radius on the sliders.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``.children`` are the aperture slider, the annulus (range) slider, the report line and the
+        picture; ``.circles`` the three matplotlib circles (aperture, inner, outer), ``.figure`` the figure.
+    """
+    from matplotlib.patches import Circle
+
+    from . import photometry
+
+    half = int(np.ceil(annulus_max)) + 2
+    col, row = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
+    x0, y0 = max(col - half, 0), max(row - half, 0)
+    cut = np.asarray(image, dtype=float)[y0:row + half + 1, x0:col + half + 1]
+    sky, noise, _ = (float(v[0]) for v in photometry.sky_level(image, x, y, r_in, r_out))
+    peak = float(np.nanmax(cut[row - y0 - 1:row - y0 + 2, col - x0 - 1:col - x0 + 2])) - sky
+    edges = np.arange(0.0, annulus_max + 1.0, 1.0)
+    profile = photometry.radial_profile(image, x, y, edges)
+
+    layout, style = ipw.Layout(width="95%"), {"description_width": "initial"}
+    aperture = ipw.FloatSlider(value=r, min=1.0, max=r_max, step=0.5, description="aperture radius (px)",
+                               continuous_update=False, readout_format=".1f", layout=layout, style=style)
+    annulus = ipw.FloatRangeSlider(value=(r_in, r_out), min=2.0, max=annulus_max, step=1.0,
+                                   description="sky annulus (px)", continuous_update=False, readout_format=".0f",
+                                   layout=layout, style=style)
+    report = ipw.Label(aperture_report(image, x, y, r, r_in, r_out, gain, read_noise, exptime))
+    picture = ipw.Output()
+    fig, (left, right) = _new_figure(1, 2, figsize=(12, 5))
+    plot.show(cut, ax=left, x0=x0, y0=y0, vmin=sky - 2 * noise, vmax=sky + max(0.3 * peak, 5 * noise),
+              title="aperture (solid) and sky annulus (dashed)")
+    circles = [Circle((x, y), radius, fill=False, color=colour, linewidth=2, linestyle=style_)
+               for radius, colour, style_ in ((r, plot.COLOURS[0], "-"), (r_in, plot.COLOURS[1], "--"),
+                                              (r_out, plot.COLOURS[1], "--"))]
+    for circle in circles:
+        left.add_patch(circle)
+    above = np.asarray(profile["mean"]) - sky
+    right.semilogy(profile["radius"], np.where(above > 0, above, np.nan), "o-", color="black", ms=4)
+    mark = right.axvline(r, color=plot.COLOURS[0], linewidth=2, label="aperture radius")
+    band = right.axvspan(r_in, r_out, color=plot.COLOURS[1], alpha=0.25, label="sky annulus")
+    right.set(xlabel="distance from the star's centre (px)", ylabel="mean ADU above the sky",
+              title="radial profile", xlim=(0, annulus_max))
+    right.legend(loc="upper right")
+    fig.tight_layout()
+    with picture:
+        display(fig)
+
+    def update(_change):
+        radius, (inner, outer) = aperture.value, annulus.value
+        for circle, value in zip(circles, (radius, inner, outer)):
+            circle.set_radius(value)
+        mark.set_xdata([radius, radius])
+        band.set_x(inner)
+        band.set_width(outer - inner)
+        report.value = aperture_report(image, x, y, radius, inner, outer, gain, read_noise, exptime)
+        with picture:
+            picture.clear_output(wait=True)
+            display(fig)
+
+    aperture.observe(update, names="value")
+    annulus.observe(update, names="value")
+    box = ipw.VBox([aperture, annulus, report, picture])
+    box.circles, box.figure = circles, fig
+    return box
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 07: the colour composite's limits and softening
+# --------------------------------------------------------------------------------------------------
+def binned(image, factor=2):
+    """The image with each ``factor x factor`` block of pixels averaged into one: a smaller copy to preview.
+
+    Rows and columns that do not fill a whole block (at the top and right) are dropped; a block with a
+    NaN pixel is NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import widgets
+    >>> print(widgets.binned(np.arange(16.0).reshape(4, 4)))
+    [[ 2.5  4.5]
+     [10.5 12.5]]
+    """
+    image = np.asarray(image, dtype=float)
+    factor = int(factor)
+    if factor < 1:
+        raise ValueError(f"factor must be a whole number >= 1 (got {factor})")
+    ny, nx = image.shape[0] // factor, image.shape[1] // factor
+    return image[:ny * factor, :nx * factor].reshape(ny, factor, nx, factor).mean(axis=(1, 3))
+
+
+class _Redrawn:
+    """A figure with one image, redrawn quickly when only the image's pixels change, and shown as a JPEG.
+
+    The whole figure (axes, ticks, labels, title) is drawn once without the image and kept; each update
+    puts that background back, draws the image and the frame around it on top (matplotlib's "blitting")
+    and encodes the canvas as a JPEG. Drawing the whole figure again and letting ``display(fig)`` encode
+    a PNG (it even draws twice, to measure a tight bounding box) would take several times as long;
+    the JPEG is also ten times smaller than a PNG of a colour picture, so it reaches the browser sooner.
+    """
+
+    def __init__(self, fig, im, picture):
+        self.fig, self.im, self.picture = fig, im, picture
+        self.frame = list(im.axes.spines.values())
+        for artist in [im] + self.frame:
+            artist.set_visible(False)
+        fig.canvas.draw()
+        self.background = fig.canvas.copy_from_bbox(fig.bbox)
+        for artist in [im] + self.frame:
+            artist.set_visible(True)
+        self.show()
+
+    def show(self):
+        from io import BytesIO
+
+        from IPython.display import Image
+        from PIL import Image as PILImage
+
+        canvas, ax = self.fig.canvas, self.im.axes
+        canvas.restore_region(self.background)
+        for artist in [self.im] + self.frame:
+            ax.draw_artist(artist)
+        jpeg = BytesIO()
+        PILImage.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB").save(jpeg, format="jpeg", quality=90)
+        with self.picture:
+            self.picture.clear_output(wait=True)
+            display(Image(data=jpeg.getvalue(), format="jpeg"))
+
+
+def _composite_line(rgb, limits, softening, keep_colours):
+    """The report line from a composite that is already made (the viewer has it)."""
+    red, green, blue = (rgb[..., band] >= 1.0 for band in range(3))   # (faster than rgb.max(axis=2))
+    full = float(np.mean(red | green | blue))         # at least one band at full level
+    white = float(np.mean(red & green & blue))        # all three: burnt out to white
+    names = ("red", "green", "blue")
+    bands = ", ".join(f"{name} {low:.0f} to {high:.0f}" for name, (low, high) in zip(names, limits))
+    method = "Lupton" if keep_colours else "per band"
+    return (f"{method}: {bands} ADU, softening {softening:.3g} ADU: {100 * full:.2f} % of pixels at full "
+            f"level, {100 * white:.2f} % white")
+
+
+def composite_report(r, g, b, limits, softening, keep_colours=True, bin=1):
+    """The line the composite sliders print: limits, softening, and how much of the picture is at full level.
+
+    Makes the composite with :func:`helpers.color.composite_from_limits` (from the frames binned
+    ``bin x bin``, as :func:`composite_viewer` shows them) and counts the pixels with at least one band at
+    full level (1.0) and the pixels that are white (all three at 1.0). With ``keep_colours=True`` a pixel
+    that is too bright is scaled down as a whole, so it keeps its colour and is not white; the classic
+    per-band stretch (``keep_colours=False``) burns bright parts to white.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers import widgets
+    >>> r = np.array([[0.0, 20.0, 1000.0]])                  # sky, a faint and a bright red source
+    >>> g, b = r / 2, r / 4
+    >>> print(widgets.composite_report(r, g, b, [(0, 100)] * 3, 10.0))
+    Lupton: red 0 to 100, green 0 to 100, blue 0 to 100 ADU, softening 10 ADU: 33.33 % of pixels at full level, 0.00 % white
+    >>> print(widgets.composite_report(r, g, b, [(0, 100)] * 3, 10.0, keep_colours=False))
+    per band: red 0 to 100, green 0 to 100, blue 0 to 100 ADU, softening 10 ADU: 33.33 % of pixels at full level, 33.33 % white
+    """
+    from . import color
+
+    bands = [binned(band, bin) if bin > 1 else band for band in (r, g, b)]
+    rgb = color.composite_from_limits(*bands, limits, softening, keep_colours=keep_colours)
+    return _composite_line(rgb, limits, softening, keep_colours)
+
+
+def composite_viewer(r, g, b, limits, softening, keep_colours=True, bin=1, title="colour composite"):
+    """Sliders for each band's limits and the softening, with the colour composite they make.
+
+    One range slider per band (its black and white levels, in ADU), a softening slider (logarithmic, in
+    ADU) and a choice between Lupton's colour-keeping composite and the classic per-band stretch. Each
+    change runs :func:`helpers.color.composite_from_limits` and puts the new picture into the existing
+    figure (``im.set_data``); the report line is :func:`composite_report`'s.
+
+    Parameters
+    ----------
+    r, g, b : 2-D arrays
+        Aligned frames of the same shape, shown as red, green and blue.
+    limits : sequence of three (vmin, vmax) pairs
+        Starting limits of red, green and blue (e.g. :func:`helpers.color.band_limits`).
+    softening : float
+        Starting softening (ADU).
+    keep_colours : bool
+        Start with Lupton's composite (True) or the classic per-band one (False).
+    bin : int
+        Show the frames binned ``bin x bin`` (:func:`binned`): 2 makes each redraw several times faster,
+        and a figure on a screen has fewer pixels than a 1024 x 1024 frame anyway.
+    title : str
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The method buttons, three range sliders, the softening slider, the report line and the picture
+        (``.children``). ``.image`` is the matplotlib image the sliders change, ``.limits`` the three
+        range sliders, ``.softening`` and ``.method`` the other controls, and ``.composite()`` makes the
+        composite of the current settings at full resolution (to save it).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from . import color
+
+    full = [np.asarray(band, dtype=float) for band in (r, g, b)]
+    shown = [binned(band, bin) for band in full] if bin > 1 else full
+    ny, nx = full[0].shape
+    layout = ipw.Layout(width="95%")
+
+    def band_slider(name, band, start):
+        low, high = plot.limits(band, "percentile", percentiles=(0.5, 99.9))
+        low, high = min(low, start[0]), max(high, start[1] + (start[1] - start[0]))
+        step = float(f"{(high - low) / 500.0:.0e}")             # about 500 steps, rounded to one digit
+        return ipw.FloatRangeSlider(value=tuple(start), min=low, max=high, step=step, description=name,
+                                    continuous_update=False, readout_format=".0f" if step >= 1 else ".3g",
+                                    layout=layout)
+
+    limit_sliders = [band_slider(name, band, start) for name, band, start
+                     in zip(("red", "green", "blue"), shown, limits)]
+    soft_slider = ipw.FloatLogSlider(value=softening, base=10, min=min(-1.0, np.log10(softening) - 1),
+                                     max=max(4.0, np.log10(softening) + 1), step=0.05, description="softening",
+                                     continuous_update=False, readout_format=".3g", layout=layout)
+    method = ipw.ToggleButtons(options=[("Lupton: colours kept", True), ("classic: each band alone", False)],
+                               value=bool(keep_colours), description="stretch")
+
+    def settings():
+        return [s.value for s in limit_sliders], soft_slider.value, method.value
+
+    def make(bands):
+        band_limits, soft, keep = settings()
+        return color.composite_from_limits(*bands, band_limits, soft, keep_colours=keep)
+
+    rgb = make(shown)
+    report = ipw.Label(_composite_line(rgb, *settings()))
+    picture = ipw.Output()
+    # A figure of the widget's own, outside pyplot: the notebook's later cells never show or close it.
+    fig = Figure(figsize=(6.5, 6.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    im = ax.imshow(rgb, origin="lower", extent=(-0.5, nx - 0.5, -0.5, ny - 0.5), interpolation="nearest")
+    ax.set_xlabel("x (column)")
+    ax.set_ylabel("y (row)")
+    ax.set_title(title + (f" (shown binned {bin} x {bin})" if bin > 1 else ""))
+    fig.tight_layout()
+    shown_figure = _Redrawn(fig, im, picture)
+
+    def update(_change):
+        try:
+            new = make(shown)
+        except ValueError as error:            # e.g. both handles of a range slider on the same value
+            report.value = f"not drawn: {error}"
+            return
+        im.set_data(new)
+        report.value = _composite_line(new, *settings())
+        shown_figure.show()
+
+    for control in limit_sliders + [soft_slider, method]:
+        control.observe(update, names="value")
+    box = ipw.VBox([method, *limit_sliders, soft_slider, report, picture])
+    box.image = im
+    box.limits = limit_sliders
+    box.softening = soft_slider
+    box.method = method
+    box.composite = lambda: make(full)
+    return box
+
+
+def update_time(slider, values):
+    """Median time (seconds) of one slider move: set ``slider.value`` to each of ``values`` in turn.
+
+    Everything the slider's callback does is included (for :func:`composite_viewer`: the composite, the
+    redraw, the JPEG and the report), as it happens in the kernel when a student releases the slider;
+    the browser adds the time to receive and paint the picture.
+
+    Examples
+    --------
+    >>> import time, ipywidgets
+    >>> from helpers import widgets
+    >>> slider = ipywidgets.FloatSlider(value=0.0)
+    >>> slider.observe(lambda change: time.sleep(0.01), names="value")
+    >>> widgets.update_time(slider, [1.0, 2.0, 3.0]) >= 0.01
+    True
+    """
+    import time
+
+    times = []
+    for value in values:
+        start = time.perf_counter()
+        slider.value = value
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))

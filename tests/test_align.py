@@ -210,3 +210,77 @@ def test_difference_residual_is_smallest_at_the_true_offset(small_sets):
                 for oy in trials]
     row, col = np.unravel_index(np.argmin(residual), (len(trials), len(trials)))
     assert abs(trials[col]) <= 0.1 and abs(trials[row]) <= 0.1
+
+
+def faint_field(dx, dy, seed, size=160, n=40):
+    """Two exposures of faint stars on a bright sky, where the noise makes most of a difference image;
+    in the second the stars are moved by (+dx, +dy)."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(10, size - 10, (2, n))
+    flux = 10 ** rng.uniform(3.3, 4.3, n)
+
+    def exposure(offset_x, offset_y, k):
+        electrons = np.full((size, size), 400.0)
+        obs.add_stars(electrons, x + offset_x, y + offset_y, flux, np.full(n, 3.5))
+        return np.random.default_rng(100 * seed + k).poisson(electrons).astype(float)
+
+    return exposure(0.0, 0.0, 1), exposure(dx, dy, 2)
+
+
+def smallest_residual(reference, image, dx, dy, order):
+    """The trial offset with the smallest difference rms near (dx, dy): a 0.1 px grid, then 0.02 px."""
+    best = (dx, dy)
+    for step, half in ((0.1, 4), (0.02, 4)):
+        trials = [(best[0] + i * step, best[1] + j * step) for i in range(-half, half + 1)
+                  for j in range(-half, half + 1)]
+        best = min(trials, key=lambda t: align.difference_residual(reference, image, *t, order=order))
+    return best
+
+
+# ---------------------------------------------------------------------------------------- fourier shift
+def test_fourier_shift_moves_a_star_exactly_and_marks_the_wrapped_edge():
+    yy, xx = np.mgrid[0:50, 0:70]
+    star = 100 * np.exp(-((xx - 30.0) ** 2 + (yy - 24.0) ** 2) / (2 * 2.0 ** 2))
+    moved = align.fourier_shift(star, 3.4, -2.7)
+    x, y = detect.windowed_centroid(np.nan_to_num(moved), [33], [21], fwhm=4.7)
+    assert (x[0], y[0]) == pytest.approx((33.4, 21.3), abs=0.002)
+    # pixels whose data wrapped round (x < 3.4, y > 49 - 2.7) and those within about 3 px of the seam where
+    # the opposite edges meet (source x or y < 3 or > n - 4) are NaN, the rest not
+    assert np.isnan(moved[:, :7]).all() and np.isnan(moved[-6:, :]).all() and np.isnan(moved[0]).all()
+    assert np.isfinite(moved[1:-6, 7:]).all()
+    whole = align.fourier_shift(star, 3, -2)
+    np.testing.assert_allclose(whole[:-2, 3:], star[2:, :-3], atol=1e-9)
+    assert np.isnan(whole[:, :3]).all() and np.isnan(whole[-2:, :]).all()
+
+
+def test_fourier_shift_keeps_the_noise_a_spline_smooths_it():
+    noise = np.random.default_rng(12).normal(0.0, 1.0, (128, 128))
+    assert np.nanstd(align.fourier_shift(noise, 0.5, 0.5)) == pytest.approx(1.0, abs=0.03)
+    assert np.nanstd(align.shift(noise, 0.5, 0.5, order=1)) < 0.6       # linear: (0.5^2 + 0.5^2) per axis
+
+
+@pytest.mark.parametrize("seed", [9, 10])
+@pytest.mark.parametrize("dx, dy", [(0.1, -0.1), (0.2, 0.15)])
+def test_difference_minimum_is_at_the_true_offset_not_pulled_to_half_pixels(seed, dx, dy):
+    reference, image = faint_field(dx, dy, seed)
+    assert smallest_residual(reference, image, -dx, -dy, None) == pytest.approx((-dx, -dy), abs=0.05)
+    # the reason for the Fourier shift: a spline's smoothing pulls the minimum towards (-0.5, +-0.5)
+    spline = smallest_residual(reference, image, -dx, -dy, 1)
+    assert abs(spline[0] + dx) > 0.1 and abs(spline[1] + dy) > 0.1
+
+
+# ---------------------------------------------------------------------------------------- position differences
+def test_position_differences_pairs_and_leaves_out_flagged_stars():
+    rng = np.random.default_rng(7)
+    grid_y, grid_x = np.mgrid[0:200:10, 0:100:10]                 # 200 stars at least 10 px apart
+    x, y = grid_x.ravel() + rng.uniform(0, 3, 200), grid_y.ravel() + rng.uniform(0, 3, 200)
+    no_flags = np.zeros(200, bool)
+    reference = {"x": x, "y": y, "edge": no_flags, "saturated": no_flags}
+    edge, saturated = no_flags.copy(), no_flags.copy()
+    edge[:10], saturated[10:15] = True, True
+    image = {"x": x + 0.8 + rng.normal(0, 0.02, 200), "y": y - 0.5 + rng.normal(0, 0.02, 200),
+             "edge": edge, "saturated": saturated}
+    x_diff, y_diff = align.position_differences(reference, image, tol=1.5)
+    assert len(x_diff) == 185
+    assert np.all(np.abs(x_diff - 0.8) < 0.1) and np.all(np.abs(y_diff + 0.5) < 0.1)
+    assert align.position_differences(reference, image, tol=0.5)[0].size == 0     # tol below the offset

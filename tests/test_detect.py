@@ -144,6 +144,9 @@ def test_flux_and_columns():
     total = 2000.0 * 2 * np.pi * 1.7 ** 2
     assert 0.85 * total < stars["flux"][0] < total               # the wings below the threshold are missing
     assert stars["npix"][0] >= 5 and stars["id"][0] == 1
+    # printed rounded (the same on every machine), the numbers themselves untouched
+    assert stars["x"].info.format == ".2f" and "45.00" in "\n".join(stars.pformat())
+    assert detect.find_stars(image, threshold=1e6)["flux"].info.format == ".1f"
 
 
 # ---------------------------------------------------------------------------------------- finding nothing
@@ -187,6 +190,9 @@ def test_accuracy_against_the_truth(default_v):
     assert summary["count"] == len(stars) and summary["matched"] == len(i_star)
     assert summary["completeness"] == pytest.approx(completeness)
     assert summary["false_fraction"] == pytest.approx(false_fraction)
+    assert summary["centroid_error"] == pytest.approx(centroid_error)
+    assert np.array_equal(summary["found"], np.isfinite(error))
+    assert np.array_equal(summary["counted"], bright)
     print(f"\ncompleteness {completeness:.3f}, median centroid error {centroid_error:.4f} px, "
           f"false {false_fraction:.4f}")
 
@@ -211,3 +217,69 @@ def test_a_higher_threshold_finds_fewer_stars(default_v):
     assert low["count"] > high["count"] > 0
     assert low["completeness"] >= high["completeness"]
     assert seconds < 2.0                                         # a slider update; about 0.1 s on a laptop
+
+
+# ---------------------------------------------------------------------------------------- the cluster centre
+def king_cluster(seed, centre=(300.0, 170.0), shape=(300, 400), n_cluster=20000, n_field=2000):
+    """Positions of a King-like cluster (core radius 30 px) plus field stars, as seen in a frame of
+    ``shape``: the frame cuts the cluster's outskirts unevenly, because the centre is off the middle."""
+    from helpers import observatory
+
+    rng = np.random.default_rng(seed)
+    radius = observatory.king_radii(rng, n_cluster, 30.0, 800.0, r_max=400.0)
+    angle = rng.uniform(0, 2 * np.pi, n_cluster)
+    ny, nx = shape
+    x = np.concatenate([centre[0] + radius * np.cos(angle), rng.uniform(0, nx, n_field)])
+    y = np.concatenate([centre[1] + radius * np.sin(angle), rng.uniform(0, ny, n_field)])
+    seen = (x >= 0) & (x < nx) & (y >= 0) & (y < ny)
+    return x[seen], y[seen]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cluster_centre_of_a_king_cluster_cut_by_the_frame(seed):
+    x, y = king_cluster(seed)
+    centre_x, centre_y = detect.cluster_centre(x, y)
+    assert (centre_x, centre_y) == pytest.approx((300.0, 170.0), abs=1.5)
+    # the easy answers are far off: the test would catch a method that gave them
+    assert np.hypot(x.mean() - 300.0, y.mean() - 170.0) > 15                  # the plain mean
+    assert np.hypot(np.median(x) - 300.0, np.median(y) - 170.0) > 5           # the median
+    assert np.hypot(399 / 2 - 300.0, 299 / 2 - 170.0) > 100                   # the middle of the frame
+
+
+def test_cluster_centre_keeps_x_and_y_apart():
+    x, y = king_cluster(3, centre=(120.0, 220.0))
+    assert detect.cluster_centre(x, y) == pytest.approx((120.0, 220.0), abs=1.5)
+    assert detect.cluster_centre(y, x) == pytest.approx((220.0, 120.0), abs=1.5)
+
+
+def test_cluster_centre_weights_and_radius():
+    x, y = king_cluster(4)
+    ones = np.ones_like(x)
+    assert detect.cluster_centre(x, y, flux=ones) == pytest.approx(detect.cluster_centre(x, y))
+    # light weighting: one very bright star 20 px to the right of the centre pulls the centre of light
+    bright_x, bright_y = np.append(x, 320.0), np.append(y, 170.0)
+    flux = np.append(ones, 0.5 * len(x))
+    assert detect.cluster_centre(bright_x, bright_y, flux=flux, radius=60.0)[0] > 303.0
+    assert detect.cluster_centre(bright_x, bright_y, radius=60.0)[0] == pytest.approx(300.0, abs=1.5)
+
+
+def test_cluster_centre_bad_input():
+    with pytest.raises(ValueError, match="same, non-zero length"):
+        detect.cluster_centre([], [])
+    with pytest.raises(ValueError, match="shrink"):
+        detect.cluster_centre([1.0, 2.0], [1.0, 2.0], shrink=1.5)
+    with pytest.raises(ValueError, match="no star"):
+        detect.cluster_centre([1.0, 2.0], [1.0, 2.0], flux=[0.0, 0.0])
+
+
+def test_cluster_centre_of_the_default_cluster(default_v):
+    """The cluster of the default set is about 40 px from the middle of the frame; the stars find it."""
+    image, truth, _, stars = default_v
+    true_x, true_y = truth.cluster["centre_x"], truth.cluster["centre_y"]     # frame 1 is the reference
+    centre_x, centre_y = detect.cluster_centre(stars["x"], stars["y"])
+    ny, nx = image.shape
+    frame_miss = np.hypot((nx - 1) / 2 - true_x, (ny - 1) / 2 - true_y)
+    miss = np.hypot(centre_x - true_x, centre_y - true_y)
+    assert frame_miss > 35
+    assert miss < 12                    # ~900 stars in a King profile: a few pixels of sampling noise
+    print(f"\ncluster centre off by {miss:.1f} px (middle of the frame: {frame_miss:.1f} px)")
