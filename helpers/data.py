@@ -474,6 +474,14 @@ class Truth:
         """The true dark current, e-/s per pixel (hot pixels included)."""
         return self._image("dark-current.fits")
 
+    def calibrated(self, name):
+        """A raw frame of the set calibrated with the TRUE bias, dark current and flat: the best any reduction
+        could do, for checking the later steps on their own."""
+        with fits.open(self.folder / f"{Path(name).name.removesuffix('.fits')}.fits") as hdul:
+            raw, header = hdul[0].data.astype(np.float64), hdul[0].header
+        dark = self.dark_current() * header["EXPTIME"] / self.camera["gain"]
+        return (raw - self.bias() - dark) / self.flat(header["FILTER"])
+
     def galaxy_model(self, band):
         """The noise-free galaxy in ADU (no sky, no stars) in that band's frame."""
         return self._image(f"m51-{band.lower()}-combined-model.fits")

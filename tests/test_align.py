@@ -10,15 +10,6 @@ from helpers import align, data, detect
 from helpers import observatory as obs
 
 
-def calibrated(folder, truth, name):
-    """A science frame calibrated with the true bias, dark current and flat."""
-    with fits.open(folder / f"{name}.fits") as hdul:
-        raw, exptime = hdul[0].data.astype(float), hdul[0].header["EXPTIME"]
-    band = "V" if "-v-" in name else "B"
-    dark = truth.dark_current() * exptime / truth.camera["gain"]
-    return (raw - truth.bias() - dark) / truth.flat(band)
-
-
 def star_field(dx, dy, seed=5, size=256, n=60):
     """Two exposures of a field of Moffat stars (Poisson and read noise); in the second every star is
     moved by (+dx, +dy), so shift(second, -dx, -dy) lands on the first. Stars also fall off the edges."""
@@ -44,7 +35,7 @@ def fourier_shift(image, dx, dy):
 def default_set():
     folder = data.ensure()
     truth = data.truth(folder)
-    return truth, calibrated(folder, truth, "m13-v-60s-1"), calibrated(folder, truth, "m13-b-60s-1")
+    return truth, truth.calibrated("m13-v-60s-1"), truth.calibrated("m13-b-60s-1")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +46,7 @@ def small_sets(tmp_path_factory):
         folder = data.synthesize(tmp_path_factory.mktemp(f"seed{seed}"), seed=seed, size=256)
         truth = data.truth(folder)
         names = ("m13-v-60s-1", "m13-v-60s-2", "m13-b-60s-1", "m13-b-60s-3")
-        sets.append((truth, {name: calibrated(folder, truth, name) for name in names}))
+        sets.append((truth, {name: truth.calibrated(name) for name in names}))
     return sets
 
 

@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-from astropy.io import fits
 from scipy import ndimage
 
 from helpers import align, data, detect
@@ -20,21 +19,12 @@ def noisy(image, seed=0, level=100.0, noise=2.0):
     return level + image + np.random.default_rng(seed).normal(0.0, noise, image.shape)
 
 
-def calibrated(folder, truth, name):
-    """A science frame calibrated with the true bias, dark current and flat."""
-    with fits.open(folder / f"{name}.fits") as hdul:
-        raw, exptime = hdul[0].data.astype(float), hdul[0].header["EXPTIME"]
-    band = "V" if "-v-" in name else "B"
-    dark = truth.dark_current() * exptime / truth.camera["gain"]
-    return (raw - truth.bias() - dark) / truth.flat(band)
-
-
 @pytest.fixture(scope="module")
 def default_v():
     """The default set's first V frame (calibrated), its truth, and its stars found at the defaults."""
     folder = data.ensure()
     truth = data.truth(folder)
-    image = calibrated(folder, truth, "m13-v-60s-1")
+    image = truth.calibrated("m13-v-60s-1")
     level_noise = detect.background(image)
     stars = detect.find_stars(image, background=level_noise)
     return image, truth, level_noise, stars
