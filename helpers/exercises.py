@@ -219,20 +219,6 @@ def ex04_edge_nan(n_pixels):
 
     expected = int(np.isnan(align.shift(np.zeros((1024, 1024)), 2.5, -1.0)).sum())
     return check(n_pixels, expected,
-                 hint="count whole columns and whole rows: a fractional shift loses the columns no data came "
-                      "into plus a band of 3 on each side; a whole-pixel shift loses only the rows no data came "
-                      "into; a pixel in both a NaN row and a NaN column counts once")
-
-
-# This definition replaces the one just above (same check, its hint described the edge band wrongly).
-def ex04_edge_nan(n_pixels):  # noqa: F811
-    """Chapter 04, exercise 2: NaN pixels left by align.shift(frame, 2.5, -1.0) in a 1024 x 1024 frame."""
-    import numpy as np
-
-    from . import align
-
-    expected = int(np.isnan(align.shift(np.zeros((1024, 1024)), 2.5, -1.0)).sum())
-    return check(n_pixels, expected,
                  hint="a pixel keeps its value only if the point it is read from, (x - dx, y - dy), lies inside "
                       "the frame and, along an axis with a fractional shift, at least 3 px from its edge; count "
                       "the NaN columns and rows, and a pixel in both only once")

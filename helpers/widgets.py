@@ -22,6 +22,18 @@ from IPython.display import display
 from . import plot
 
 
+def _png(fig):
+    """The figure as a PNG picture to display: drawn once, at its own size (no tight cropping, which draws
+    twice), and shown the same way whether or not the notebook has drawn a matplotlib figure before."""
+    from io import BytesIO
+
+    from IPython.display import Image
+
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png")
+    return Image(data=buffer.getvalue(), format="png")
+
+
 def _new_figure(*grid, figsize=(6.5, 6)):
     """A figure (and its axes) that pyplot does not know about.
 
@@ -78,7 +90,7 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
     fig, ax = _new_figure(figsize=(6.5, 6))
     _, im = plot.show(image, ax=ax, vmin=start[0], vmax=start[1], title=title)
     with picture:
-        display(fig)
+        display(_png(fig))
 
     def update(change):
         vmin_new, vmax_new = change["new"]
@@ -86,7 +98,7 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
         report.value = stretch_report(image, vmin_new, vmax_new)
         with picture:
             picture.clear_output(wait=True)
-            display(fig)
+            display(_png(fig))
 
     slider.observe(update, names="value")
     box = ipw.VBox([slider, report, picture])
@@ -130,7 +142,7 @@ def threshold_viewer(image, truth_x=None, truth_y=None, truth_snr=None, threshol
     (circles,) = ax.plot(summary["stars"]["x"], summary["stars"]["y"], "o", ms=9, mfc="none",
                          mec=plot.COLOURS[0], mew=1.2)
     with picture:
-        display(fig)
+        display(_png(fig))
 
     def update(change):
         result = summarise(change["new"])
@@ -138,7 +150,7 @@ def threshold_viewer(image, truth_x=None, truth_y=None, truth_snr=None, threshol
         report.value = detection_report(result, change["new"])
         with picture:
             picture.clear_output(wait=True)
-            display(fig)
+            display(_png(fig))
 
     slider.observe(update, names="value")
     box = ipw.VBox([slider, report, picture])
@@ -165,7 +177,7 @@ def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
     """Sliders for dx and dy, with the live difference ``reference - shift(image, dx, dy)``.
 
     Pass cut-outs (a few hundred pixels across) for a quick response; the difference is computed with
-    linear interpolation (see :func:`helpers.align.difference_image`).
+    a Fourier shift (see :func:`helpers.align.difference_image`).
     """
     from . import align
 
@@ -182,7 +194,7 @@ def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
     _, im = plot.show(difference, ax=ax, vmin=-limit, vmax=limit, title="reference - shifted image",
                       cmap="RdBu_r")
     with picture:
-        display(fig)
+        display(_png(fig))
 
     def update(_change):
         new, rms = align.difference_image(reference, image, slider_x.value, slider_y.value)
@@ -190,7 +202,7 @@ def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
         report.value = _shift_line(slider_x.value, slider_y.value, rms)
         with picture:
             picture.clear_output(wait=True)
-            display(fig)
+            display(_png(fig))
 
     slider_x.observe(update, names="value")
     slider_y.observe(update, names="value")
@@ -391,7 +403,7 @@ def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), mo
     panels = psf_panels(fit, axes, residual="noise", limit=limit)
     fig.tight_layout()
     with picture:
-        display(fig)
+        display(_png(fig))
     box = ipw.VBox([star_slider, size_slider, report, picture])
 
     def update(_change):
@@ -400,7 +412,7 @@ def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), mo
         report.value = psf_report(box.fit)
         with picture:
             picture.clear_output(wait=True)
-            display(fig)
+            display(_png(fig))
 
     star_slider.observe(update, names="value")
     size_slider.observe(update, names="value")
@@ -505,7 +517,7 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
     right.legend(loc="upper right")
     fig.tight_layout()
     with picture:
-        display(fig)
+        display(_png(fig))
 
     def update(_change):
         radius, (inner, outer) = aperture.value, annulus.value
@@ -517,7 +529,7 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
         report.value = aperture_report(image, x, y, radius, inner, outer, gain, read_noise, exptime)
         with picture:
             picture.clear_output(wait=True)
-            display(fig)
+            display(_png(fig))
 
     aperture.observe(update, names="value")
     annulus.observe(update, names="value")
