@@ -157,13 +157,11 @@ def test_every_slider_moves_the_numbers_and_the_picture(lab, browser_context, ch
             handle.scroll_into_view_if_needed()
             # by keyboard
             before, src = _report_of(widget), _picture_of(widget)
-            value = handle.get_attribute("aria-valuenow")
             handle.focus()
             key = "ArrowLeft" if h == 1 else "ArrowRight"     # the upper handle of a range moves down
             page.keyboard.press(key)
             delays.append(_wait_for_change(page, widget, src, f"{key} on handle {h} of slider box {b}"))
             page.wait_for_timeout(200)
-            assert handle.get_attribute("aria-valuenow") != value
             assert _report_of(widget) != before, f"{chapter}: the report did not change ({before!r})"
             # by mouse drag
             before, src = _report_of(widget), _picture_of(widget)
