@@ -34,6 +34,13 @@ def _png(fig):
     return Image(data=buffer.getvalue(), format="png")
 
 
+def _show(picture, fig):
+    """Put the figure's new picture in the viewer's Output widget, in place of the old one."""
+    with picture:
+        picture.clear_output(wait=True)
+        display(_png(fig))
+
+
 def _new_figure(*grid, figsize=(6.5, 6)):
     """A figure (and its axes) that pyplot does not know about.
 
@@ -89,16 +96,13 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
     picture = ipw.Output()
     fig, ax = _new_figure(figsize=(6.5, 6))
     _, im = plot.show(image, ax=ax, vmin=start[0], vmax=start[1], title=title)
-    with picture:
-        display(_png(fig))
+    _show(picture, fig)
 
     def update(change):
         vmin_new, vmax_new = change["new"]
         im.set_clim(vmin_new, vmax_new)
         report.value = stretch_report(image, vmin_new, vmax_new)
-        with picture:
-            picture.clear_output(wait=True)
-            display(_png(fig))
+        _show(picture, fig)
 
     slider.observe(update, names="value")
     box = ipw.VBox([slider, report, picture])
@@ -141,16 +145,13 @@ def threshold_viewer(image, truth_x=None, truth_y=None, truth_snr=None, threshol
     plot.show(image, ax=ax, colorbar=False, title="detections (circles)")
     (circles,) = ax.plot(summary["stars"]["x"], summary["stars"]["y"], "o", ms=9, mfc="none",
                          mec=plot.COLOURS[0], mew=1.2)
-    with picture:
-        display(_png(fig))
+    _show(picture, fig)
 
     def update(change):
         result = summarise(change["new"])
         circles.set_data(result["stars"]["x"], result["stars"]["y"])
         report.value = detection_report(result, change["new"])
-        with picture:
-            picture.clear_output(wait=True)
-            display(_png(fig))
+        _show(picture, fig)
 
     slider.observe(update, names="value")
     box = ipw.VBox([slider, report, picture])
@@ -193,16 +194,13 @@ def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
     fig, ax = _new_figure(figsize=(6.5, 6))
     _, im = plot.show(difference, ax=ax, vmin=-limit, vmax=limit, title="reference - shifted image",
                       cmap="RdBu_r")
-    with picture:
-        display(_png(fig))
+    _show(picture, fig)
 
     def update(_change):
         new, rms = align.difference_image(reference, image, slider_x.value, slider_y.value)
         im.set_data(new)
         report.value = _shift_line(slider_x.value, slider_y.value, rms)
-        with picture:
-            picture.clear_output(wait=True)
-            display(_png(fig))
+        _show(picture, fig)
 
     slider_x.observe(update, names="value")
     slider_y.observe(update, names="value")
@@ -402,17 +400,14 @@ def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), mo
     fig, axes = _new_figure(1, 3, figsize=(13, 4.3))
     panels = psf_panels(fit, axes, residual="noise", limit=limit)
     fig.tight_layout()
-    with picture:
-        display(_png(fig))
+    _show(picture, fig)
     box = ipw.VBox([star_slider, size_slider, report, picture])
 
     def update(_change):
         box.fit = fit_of(star_slider.value, size_slider.value)
         show_psf_fit(panels, box.fit)
         report.value = psf_report(box.fit)
-        with picture:
-            picture.clear_output(wait=True)
-            display(_png(fig))
+        _show(picture, fig)
 
     star_slider.observe(update, names="value")
     size_slider.observe(update, names="value")
@@ -516,8 +511,7 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
               title="radial profile", xlim=(0, annulus_max))
     right.legend(loc="upper right")
     fig.tight_layout()
-    with picture:
-        display(_png(fig))
+    _show(picture, fig)
 
     def update(_change):
         radius, (inner, outer) = aperture.value, annulus.value
@@ -527,9 +521,7 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
         band.set_x(inner)
         band.set_width(outer - inner)
         report.value = aperture_report(image, x, y, radius, inner, outer, gain, read_noise, exptime)
-        with picture:
-            picture.clear_output(wait=True)
-            display(_png(fig))
+        _show(picture, fig)
 
     aperture.observe(update, names="value")
     annulus.observe(update, names="value")
