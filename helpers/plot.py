@@ -118,6 +118,26 @@ PROJECTOR = {
 }
 
 
+#: How much larger than normal figures are drawn while the projector style is on (see :func:`figure_size`).
+_SIZE_SCALE = {"value": 1.0}
+
+
+def figure_size(width, height):
+    """A figure size in inches for the current style: ``(width, height)`` normally, larger with the projector style.
+
+    The sliders' figures (:mod:`helpers.widgets`) ask for their size here, so that they follow
+    :func:`projector_style` like every other figure.
+
+    Examples
+    --------
+    >>> from helpers import plot
+    >>> plot.figure_size(6.5, 6.0)
+    (6.5, 6.0)
+    """
+    scale = _SIZE_SCALE["value"]
+    return (width * scale, height * scale)
+
+
 def projector_style(on=True):
     """Large fonts, thick lines and colour-blind-safe colours for a classroom projector.
 
