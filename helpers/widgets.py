@@ -22,32 +22,135 @@ from IPython.display import display
 from . import plot
 
 
-def _png(fig):
-    """The figure as a PNG picture to display: drawn once, at its own size (no tight cropping, which draws
-    twice), and shown the same way whether or not the notebook has drawn a matplotlib figure before."""
-    from io import BytesIO
+class _Picture:
+    """A viewer's figure, redrawn quickly after a slider move and shown as a JPEG in an ``ipywidgets.Image``.
 
-    from IPython.display import Image
+    Redrawing a whole figure and encoding it as a PNG takes a few hundred milliseconds; a slider should
+    answer in well under 150 ms. So matplotlib draws the still parts of the figure once (axes, ticks,
+    labels, colour bars, a frame that does not change) and the picture of them is kept. Each
+    :meth:`show` then
 
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png")
-    return Image(data=buffer.getvalue(), format="png")
+    1. puts that picture back (matplotlib's "blitting"),
+    2. paints the pixels of the images that change (``images``) straight into the canvas, one screen pixel
+       at a time from the nearest frame pixel, with the image's own colour scale (:func:`_paint`); this
+       replaces matplotlib's resampling of the whole frame, the slowest part of a redraw,
+    3. lets matplotlib draw the artists that change (``moving``: circles, lines) and the axes' frames on top,
+    4. encodes the canvas as a JPEG (several times faster to make and smaller to send than a PNG; full
+       colour resolution, so that a red pixel next to a blue one stays red) and puts it into the Image
+       widget, which the browser swaps in place: no flicker.
+
+    The canvas then holds exactly the pixels that drawing the whole figure again would give (the tests
+    check this for every viewer).
+
+    After a change to the still parts (new axis limits, a new title) call :meth:`refresh`.
+    """
+
+    def __init__(self, fig, images=(), moving=(), quality=90):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+        self.fig, self.images, self.moving, self.quality = fig, list(images), list(moving), quality
+        width, height = fig.canvas.get_width_height()
+        self.widget = ipw.Image(format="jpeg", layout=ipw.Layout(max_width="100%", height="auto"))
+        self.widget.add_class("viewer-picture")
+        self.refresh()
+
+    def refresh(self):
+        """Draw the still parts of the figure again and show the picture."""
+        axes = {id(artist.axes): artist.axes for artist in self.images + self.moving if artist.axes}
+        frames = [spine for ax in axes.values() for spine in ax.spines.values()]
+        changing = self.images + frames + self.moving
+        visible = [artist.get_visible() for artist in changing]
+        for artist in changing:
+            artist.set_visible(False)
+        self.fig.canvas.draw()
+        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        for artist, was in zip(changing, visible):
+            artist.set_visible(was)
+        # drawn in matplotlib's order (by zorder), so that e.g. an axes' frame covers a band's edge
+        self.on_top = sorted(frames + self.moving, key=lambda artist: artist.get_zorder())
+        self.where = [_screen_pixels(im) for im in self.images]
+        self.show()
+
+    def show(self):
+        """Redraw what changes and put the new picture into the widget."""
+        from io import BytesIO
+
+        from PIL import Image as PILImage
+
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        pixels = np.asarray(canvas.buffer_rgba())
+        for im, where in zip(self.images, self.where):
+            if im.get_visible():
+                _paint(pixels, im, where)
+        renderer = canvas.get_renderer()
+        for artist in self.on_top:
+            artist.draw(renderer)
+        jpeg = BytesIO()
+        PILImage.fromarray(pixels[..., :3]).save(jpeg, format="jpeg", quality=self.quality, subsampling=0)
+        self.widget.value = jpeg.getvalue()
 
 
-def _show(picture, fig):
-    """Put the figure's new picture in the viewer's Output widget, in place of the old one."""
-    with picture:
-        picture.clear_output(wait=True)
-        display(_png(fig))
+def _screen_pixels(im):
+    """Where an image lies on the canvas, and which frame pixel each screen pixel shows.
+
+    Returns the canvas rows and columns (a slice each, rows counted from the top as in the canvas'
+    buffer) and, for each of those rows and columns, the index of the frame's row and column whose
+    centre is nearest (what ``interpolation="nearest"`` shows), found through the axes' own
+    data-to-screen transform.
+    """
+    ax = im.axes
+    height = int(round(ax.figure.bbox.height))
+    left, right, bottom, top = im.get_extent()
+    ny, nx = im.get_array().shape[:2]
+    # the screen pixels inside both the axes and the image
+    x_lo, y_lo = ax.transData.transform((min(left, right), min(bottom, top)))
+    x_hi, y_hi = ax.transData.transform((max(left, right), max(bottom, top)))
+    box = ax.bbox
+    x_lo, x_hi = max(x_lo, box.x0), min(x_hi, box.x1)
+    y_lo, y_hi = max(y_lo, box.y0), min(y_hi, box.y1)
+    columns = np.arange(int(np.ceil(x_lo - 0.5)), int(np.floor(x_hi - 0.5)) + 1)
+    rows = np.arange(int(np.ceil(y_lo - 0.5)), int(np.floor(y_hi - 0.5)) + 1)     # from the bottom
+    inverse = ax.transData.inverted()
+    data_x = inverse.transform(np.column_stack([columns + 0.5, np.full(columns.size, y_lo)]))[:, 0]
+    data_y = inverse.transform(np.column_stack([np.full(rows.size, x_lo), rows + 0.5]))[:, 1]
+    col = np.clip(np.floor((data_x - left) / (right - left) * nx).astype(int), 0, nx - 1)
+    row = np.clip(np.floor((data_y - bottom) / (top - bottom) * ny).astype(int), 0, ny - 1)
+    if im.origin == "upper":
+        row = ny - 1 - row
+    # the canvas buffer counts rows from the top
+    return slice(height - 1 - rows[-1], height - rows[0]), slice(columns[0], columns[-1] + 1), row[::-1], col
+
+
+def _paint(pixels, im, where):
+    """Paint an image's pixels into the canvas ``pixels`` (RGBA, rows from the top) at ``where``.
+
+    A scalar image is coloured with its own norm and colour map (limits, log scale, the colours for
+    values under, over and NaN); an RGB image (values 0 to 1) is copied.
+    """
+    canvas_rows, canvas_cols, row, col = where
+    values = np.asarray(im.get_array())[row[:, None], col[None, :]]
+    if values.ndim == 3:
+        rgb = (np.clip(np.nan_to_num(values[..., :3]), 0.0, 1.0) * 255).astype(np.uint8)     # as matplotlib rounds
+    else:
+        rgb = im.cmap(im.norm(values), bytes=True)
+        bad = rgb[..., 3] == 0          # NaN shown as the axes' background, as matplotlib does
+        rgb = rgb[..., :3]
+        if bad.any():
+            face = (np.asarray(im.axes.get_facecolor()[:3]) * 255 + 0.5).astype(np.uint8)
+            rgb[bad] = face
+    pixels[canvas_rows, canvas_cols, :3] = rgb
+    pixels[canvas_rows, canvas_cols, 3] = 255
 
 
 def _new_figure(*grid, figsize=(6.5, 6)):
-    """A figure (and its axes) that pyplot does not know about.
+    """A figure (and its axes) that pyplot does not know about, of ``plot.figure_size(*figsize)``.
 
     A viewer shows its figure only where it puts it: pyplot never shows it again under a later cell's
     plot, and it needs no closing.
     """
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=plot.figure_size(*figsize))
     return fig, fig.subplots(*grid)
 
 
@@ -68,7 +171,9 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
     """A frame with a range slider for its display limits (black and white points).
 
     The figure is drawn once; moving the slider only changes the limits of the existing image
-    (``im.set_clim``) and redraws it, which is fast even for a 1024 x 1024 frame.
+    (``im.set_clim``) and repaints its pixels (see :class:`_Picture`), fast even for a 1024 x 1024 frame.
+    The picture has no colour bar: the report line gives the limits, and a colour bar's ticks would
+    have to be drawn again at every move.
 
     Parameters
     ----------
@@ -90,22 +195,21 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
     low, high = min(low, start[0]), max(high, start[1])
     step = step or max((high - low) / 1000.0, 1e-6)
     slider = ipw.FloatRangeSlider(value=start, min=low, max=high, step=step, description="limits",
-                                  continuous_update=False, readout_format=".0f",
-                                  layout=ipw.Layout(width="95%"))
+                                  readout_format=".0f", layout=ipw.Layout(width="95%"))
     report = ipw.Label(stretch_report(image, *start))
-    picture = ipw.Output()
     fig, ax = _new_figure(figsize=(6.5, 6))
-    _, im = plot.show(image, ax=ax, vmin=start[0], vmax=start[1], title=title)
-    _show(picture, fig)
+    _, im = plot.show(image, ax=ax, vmin=start[0], vmax=start[1], title=title, colorbar=False)
+    fig.tight_layout()
+    picture = _Picture(fig, images=[im])
 
     def update(change):
         vmin_new, vmax_new = change["new"]
         im.set_clim(vmin_new, vmax_new)
         report.value = stretch_report(image, vmin_new, vmax_new)
-        _show(picture, fig)
+        picture.show()
 
     slider.observe(update, names="value")
-    box = ipw.VBox([slider, report, picture])
+    box = ipw.VBox([slider, report, picture.widget])
     box.image = im          # for tests and for the curious: the matplotlib image the slider changes
     return box
 
@@ -137,24 +241,24 @@ def threshold_viewer(image, truth_x=None, truth_y=None, truth_snr=None, threshol
         return detect.detection_summary(image, value, *truth, truth_snr=truth_snr, background=level_noise)
 
     slider = ipw.FloatSlider(value=threshold, min=low, max=high, step=0.5, description="threshold",
-                             continuous_update=False, readout_format=".1f", layout=ipw.Layout(width="95%"))
+                             readout_format=".1f", layout=ipw.Layout(width="95%"))
     summary = summarise(threshold)
     report = ipw.Label(detection_report(summary, threshold))
-    picture = ipw.Output()
     fig, ax = _new_figure(figsize=(6.5, 6))
     plot.show(image, ax=ax, colorbar=False, title="detections (circles)")
     (circles,) = ax.plot(summary["stars"]["x"], summary["stars"]["y"], "o", ms=9, mfc="none",
                          mec=plot.COLOURS[0], mew=1.2)
-    _show(picture, fig)
+    fig.tight_layout()
+    picture = _Picture(fig, moving=[circles])
 
     def update(change):
         result = summarise(change["new"])
         circles.set_data(result["stars"]["x"], result["stars"]["y"])
         report.value = detection_report(result, change["new"])
-        _show(picture, fig)
+        picture.show()
 
     slider.observe(update, names="value")
-    box = ipw.VBox([slider, report, picture])
+    box = ipw.VBox([slider, report, picture.widget])
     box.circles = circles
     return box
 
@@ -184,27 +288,27 @@ def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
 
     def make(name, value):
         return ipw.FloatSlider(value=value, min=-span, max=span, step=step, description=name,
-                               continuous_update=False, readout_format="+.2f", layout=ipw.Layout(width="95%"))
+                               readout_format="+.2f", layout=ipw.Layout(width="95%"))
 
     slider_x, slider_y = make("dx", dx), make("dy", dy)
     difference, rms = align.difference_image(reference, image, dx, dy)
     report = ipw.Label(_shift_line(dx, dy, rms))
     limit = np.nanpercentile(np.abs(difference), 99.5)     # the same grey scale for every trial
-    picture = ipw.Output()
     fig, ax = _new_figure(figsize=(6.5, 6))
     _, im = plot.show(difference, ax=ax, vmin=-limit, vmax=limit, title="reference - shifted image",
                       cmap="RdBu_r")
-    _show(picture, fig)
+    fig.tight_layout()
+    picture = _Picture(fig, images=[im])
 
     def update(_change):
         new, rms = align.difference_image(reference, image, slider_x.value, slider_y.value)
         im.set_data(new)
         report.value = _shift_line(slider_x.value, slider_y.value, rms)
-        _show(picture, fig)
+        picture.show()
 
     slider_x.observe(update, names="value")
     slider_y.observe(update, names="value")
-    box = ipw.VBox([slider_x, slider_y, report, picture])
+    box = ipw.VBox([slider_x, slider_y, report, picture.widget])
     box.image = im
     return box
 
@@ -246,13 +350,23 @@ def psf_report(fit):
     return line
 
 
-def _psf_pictures(fit, residual):
-    """The three pictures of a fit: data and model minus the fitted sky, and the residual."""
+def _psf_pictures(fit, residual, relative=False):
+    """The three pictures of a fit: data and model minus the fitted sky (as fractions of the fitted peak
+    if ``relative``), and the residual."""
     rest = fit.residuals if residual == "adu" else fit.residuals / fit.noise
-    return fit.data - fit.background, fit.model - fit.background, rest
+    scale = max(float(fit.amplitude), 1e-6) if relative else 1.0
+    return (fit.data - fit.background) / scale, (fit.model - fit.background) / scale, rest
 
 
-def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0):
+def _psf_origin(fit, relative):
+    """The pixel the panels' axes count from: the box's middle pixel if ``relative``, else (0, 0)."""
+    if not relative:
+        return 0.0, 0.0
+    ny, nx = np.shape(fit.data)
+    return float(fit.x0 + nx // 2), float(fit.y0 + ny // 2)
+
+
+def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0, relative=False):
     """Draw one fit in three panels: data and model (minus the fitted sky, log scale) and the residual.
 
     Data and model share a logarithmic grey scale from the star's peak down ``decades`` factors of ten, so
@@ -271,6 +385,10 @@ def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0):
         The residual colour scale runs from ``-limit`` to ``+limit``: give the same value to compare fits.
     decades : float
         Range of the logarithmic scale of data and model.
+    relative : bool
+        Show data and model as fractions of the fitted peak, and positions in pixels from the box's
+        middle pixel: then another star of the same box size changes only the pixels, not the axes or the
+        colour bars (the slider of :func:`psf_viewer` redraws faster).
 
     Returns
     -------
@@ -296,22 +414,23 @@ def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0):
     if residual not in ("noise", "adu"):
         raise ValueError(f"residual must be 'noise' or 'adu', got {residual!r}")
     grey = plt.get_cmap("gray").with_extremes(bad="black", under="black")
-    data, model, rest = _psf_pictures(fit, residual)
+    data, model, rest = _psf_pictures(fit, residual, relative)
     images = []
     for ax, values in zip(axes[:2], (data, model)):
         images.append(ax.imshow(values, origin="lower", cmap=grey, norm=LogNorm(1.0, 10.0),
                                 interpolation="nearest", extent=fit.extent))
-        ax.figure.colorbar(images[-1], ax=ax, fraction=0.046, pad=0.04, label="ADU above the sky")
+        ax.figure.colorbar(images[-1], ax=ax, fraction=0.046, pad=0.04,
+                           label="fraction of the fitted peak" if relative else "ADU above the sky")
     images.append(axes[2].imshow(rest, origin="lower", cmap="RdBu_r", interpolation="nearest", extent=fit.extent))
     axes[2].figure.colorbar(images[-1], ax=axes[2], fraction=0.046, pad=0.04,
                             label="noise sigmas" if residual == "noise" else "ADU")
     (centre,) = axes[0].plot([], [], "+", color=plot.COLOURS[0], ms=14, mew=2)
     (left_out,) = axes[2].plot([], [], "x", color="black", ms=6, mew=1.5, linestyle="none")
     for ax in axes[:3]:
-        ax.set_xlabel("x (column)")
-    axes[0].set_ylabel("y (row)")
+        ax.set_xlabel("x from the box's middle (px)" if relative else "x (column)")
+    axes[0].set_ylabel("y from the box's middle (px)" if relative else "y (row)")
     panels = {"images": images, "centre": centre, "left_out": left_out, "axes": list(axes[:3]),
-              "residual": residual, "limit": limit, "decades": decades}
+              "residual": residual, "limit": limit, "decades": decades, "relative": relative}
     show_psf_fit(panels, fit)
     return panels
 
@@ -319,22 +438,26 @@ def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0):
 def show_psf_fit(panels, fit):
     """Put another fit into panels made by :func:`psf_panels`, changing the existing artists in place
     (``set_data``, ``set_extent``, ``set_clim``): no new figure, no new axes."""
-    data, model, rest = _psf_pictures(fit, panels["residual"])
-    peak = max(float(fit.amplitude), 1e-6)
+    relative = panels.get("relative", False)
+    data, model, rest = _psf_pictures(fit, panels["residual"], relative)
+    peak = 1.0 if relative else max(float(fit.amplitude), 1e-6)
     limit = panels["limit"]
     if limit is None:
         limit = 5.0 if panels["residual"] == "noise" else float(np.nanmax(np.abs(rest)))
     clims = [(peak * 10.0 ** -panels["decades"], peak)] * 2 + [(-limit, limit)]
+    x_origin, y_origin = _psf_origin(fit, relative)
+    left, right, bottom, top = fit.extent
+    extent = (left - x_origin, right - x_origin, bottom - y_origin, top - y_origin)
     for im, values, clim in zip(panels["images"], (data, model, rest), clims):
         im.set_data(values)
-        im.set_extent(fit.extent)
+        im.set_extent(extent)
         im.set_clim(*clim)
     for ax in panels["axes"]:
-        ax.set_xlim(fit.extent[:2])
-        ax.set_ylim(fit.extent[2:])
-    panels["centre"].set_data([fit.x], [fit.y])
+        ax.set_xlim(extent[:2])
+        ax.set_ylim(extent[2:])
+    panels["centre"].set_data([fit.x - x_origin], [fit.y - y_origin])
     rows, cols = np.nonzero(~np.asarray(fit.mask, dtype=bool))
-    panels["left_out"].set_data(fit.x0 + cols, fit.y0 + rows)
+    panels["left_out"].set_data(fit.x0 + cols - x_origin, fit.y0 + rows - y_origin)
     unit = "noise sigmas" if panels["residual"] == "noise" else "ADU"
     titles = ["data − sky (log scale)", f"{fit.profile} model − sky",
               f"residual, ±{limit:.4g} {unit}"]
@@ -391,23 +514,25 @@ def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), mo
 
     layout, style = ipw.Layout(width="95%"), {"description_width": "initial"}
     star_slider = ipw.IntSlider(value=star, min=0, max=x.size - 1, step=1, description="star",
-                                continuous_update=False, layout=layout, style=style)
+                                layout=layout, style=style)
     size_slider = ipw.IntSlider(value=size, min=sizes[0], max=sizes[1], step=2, description="box width (px)",
-                                continuous_update=False, layout=layout, style=style)
+                                layout=layout, style=style)
     fit = fit_of(star, size)
     report = ipw.Label(psf_report(fit))
-    picture = ipw.Output()
     fig, axes = _new_figure(1, 3, figsize=(13, 4.3))
-    panels = psf_panels(fit, axes, residual="noise", limit=limit)
+    panels = psf_panels(fit, axes, residual="noise", limit=limit, relative=True)
     fig.tight_layout()
-    _show(picture, fig)
-    box = ipw.VBox([star_slider, size_slider, report, picture])
+    picture = _Picture(fig, images=panels["images"], moving=[panels["centre"], panels["left_out"]])
+    box = ipw.VBox([star_slider, size_slider, report, picture.widget])
 
-    def update(_change):
+    def update(change):
         box.fit = fit_of(star_slider.value, size_slider.value)
         show_psf_fit(panels, box.fit)
         report.value = psf_report(box.fit)
-        _show(picture, fig)
+        if change["owner"] is size_slider:
+            picture.refresh()       # a new box size: new axis limits, so the still parts change too
+        else:
+            picture.show()          # another star in a box of the same size: only the pixels change
 
     star_slider.observe(update, names="value")
     size_slider.observe(update, names="value")
@@ -489,12 +614,10 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
 
     layout, style = ipw.Layout(width="95%"), {"description_width": "initial"}
     aperture = ipw.FloatSlider(value=r, min=1.0, max=r_max, step=0.5, description="aperture radius (px)",
-                               continuous_update=False, readout_format=".1f", layout=layout, style=style)
+                               readout_format=".1f", layout=layout, style=style)
     annulus = ipw.FloatRangeSlider(value=(r_in, r_out), min=2.0, max=annulus_max, step=1.0,
-                                   description="sky annulus (px)", continuous_update=False, readout_format=".0f",
-                                   layout=layout, style=style)
+                                   description="sky annulus (px)", readout_format=".0f", layout=layout, style=style)
     report = ipw.Label(aperture_report(image, x, y, r, r_in, r_out, gain, read_noise, exptime))
-    picture = ipw.Output()
     fig, (left, right) = _new_figure(1, 2, figsize=(12, 5))
     plot.show(cut, ax=left, x0=x0, y0=y0, vmin=sky - 2 * noise, vmax=sky + max(0.3 * peak, 5 * noise),
               title="aperture (solid) and sky annulus (dashed)")
@@ -509,9 +632,9 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
     band = right.axvspan(r_in, r_out, color=plot.COLOURS[1], alpha=0.25, label="sky annulus")
     right.set(xlabel="distance from the star's centre (px)", ylabel="mean ADU above the sky",
               title="radial profile", xlim=(0, annulus_max))
-    right.legend(loc="upper right")
+    legend = right.legend(loc="upper right")
     fig.tight_layout()
-    _show(picture, fig)
+    picture = _Picture(fig, moving=[band, mark, *circles, legend])     # the legend stays on top of the band
 
     def update(_change):
         radius, (inner, outer) = aperture.value, annulus.value
@@ -521,11 +644,11 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
         band.set_x(inner)
         band.set_width(outer - inner)
         report.value = aperture_report(image, x, y, radius, inner, outer, gain, read_noise, exptime)
-        _show(picture, fig)
+        picture.show()
 
     aperture.observe(update, names="value")
     annulus.observe(update, names="value")
-    box = ipw.VBox([aperture, annulus, report, picture])
+    box = ipw.VBox([aperture, annulus, report, picture.widget])
     box.circles, box.figure = circles, fig
     return box
 
@@ -553,44 +676,6 @@ def binned(image, factor=2):
         raise ValueError(f"factor must be a whole number >= 1 (got {factor})")
     ny, nx = image.shape[0] // factor, image.shape[1] // factor
     return image[:ny * factor, :nx * factor].reshape(ny, factor, nx, factor).mean(axis=(1, 3))
-
-
-class _Redrawn:
-    """A figure with one image, redrawn quickly when only the image's pixels change, and shown as a JPEG.
-
-    The whole figure (axes, ticks, labels, title) is drawn once without the image and kept; each update
-    puts that background back, draws the image and the frame around it on top (matplotlib's "blitting")
-    and encodes the canvas as a JPEG. Drawing the whole figure again and letting ``display(fig)`` encode
-    a PNG (it even draws twice, to measure a tight bounding box) would take several times as long;
-    the JPEG is also ten times smaller than a PNG of a colour picture, so it reaches the browser sooner.
-    """
-
-    def __init__(self, fig, im, picture):
-        self.fig, self.im, self.picture = fig, im, picture
-        self.frame = list(im.axes.spines.values())
-        for artist in [im] + self.frame:
-            artist.set_visible(False)
-        fig.canvas.draw()
-        self.background = fig.canvas.copy_from_bbox(fig.bbox)
-        for artist in [im] + self.frame:
-            artist.set_visible(True)
-        self.show()
-
-    def show(self):
-        from io import BytesIO
-
-        from IPython.display import Image
-        from PIL import Image as PILImage
-
-        canvas, ax = self.fig.canvas, self.im.axes
-        canvas.restore_region(self.background)
-        for artist in [self.im] + self.frame:
-            ax.draw_artist(artist)
-        jpeg = BytesIO()
-        PILImage.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB").save(jpeg, format="jpeg", quality=90)
-        with self.picture:
-            self.picture.clear_output(wait=True)
-            display(Image(data=jpeg.getvalue(), format="jpeg"))
 
 
 def _composite_line(rgb, limits, softening, keep_colours):
@@ -663,9 +748,6 @@ def composite_viewer(r, g, b, limits, softening, keep_colours=True, bin=1, title
         range sliders, ``.softening`` and ``.method`` the other controls, and ``.composite()`` makes the
         composite of the current settings at full resolution (to save it).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     from . import color
 
     full = [np.asarray(band, dtype=float) for band in (r, g, b)]
@@ -678,14 +760,13 @@ def composite_viewer(r, g, b, limits, softening, keep_colours=True, bin=1, title
         low, high = min(low, start[0]), max(high, start[1] + (start[1] - start[0]))
         step = float(f"{(high - low) / 500.0:.0e}")             # about 500 steps, rounded to one digit
         return ipw.FloatRangeSlider(value=tuple(start), min=low, max=high, step=step, description=name,
-                                    continuous_update=False, readout_format=".0f" if step >= 1 else ".3g",
-                                    layout=layout)
+                                    readout_format=".0f" if step >= 1 else ".3g", layout=layout)
 
     limit_sliders = [band_slider(name, band, start) for name, band, start
                      in zip(("red", "green", "blue"), shown, limits)]
     soft_slider = ipw.FloatLogSlider(value=softening, base=10, min=min(-1.0, np.log10(softening) - 1),
                                      max=max(4.0, np.log10(softening) + 1), step=0.05, description="softening",
-                                     continuous_update=False, readout_format=".3g", layout=layout)
+                                     readout_format=".3g", layout=layout)
     method = ipw.ToggleButtons(options=[("Lupton: colours kept", True), ("classic: each band alone", False)],
                                value=bool(keep_colours), description="stretch")
 
@@ -698,17 +779,13 @@ def composite_viewer(r, g, b, limits, softening, keep_colours=True, bin=1, title
 
     rgb = make(shown)
     report = ipw.Label(_composite_line(rgb, *settings()))
-    picture = ipw.Output()
-    # A figure of the widget's own, outside pyplot: the notebook's later cells never show or close it.
-    fig = Figure(figsize=(6.5, 6.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    fig, ax = _new_figure(figsize=(6.5, 6.5))
     im = ax.imshow(rgb, origin="lower", extent=(-0.5, nx - 0.5, -0.5, ny - 0.5), interpolation="nearest")
     ax.set_xlabel("x (column)")
     ax.set_ylabel("y (row)")
     ax.set_title(title + (f" (shown binned {bin} x {bin})" if bin > 1 else ""))
     fig.tight_layout()
-    shown_figure = _Redrawn(fig, im, picture)
+    picture = _Picture(fig, images=[im])
 
     def update(_change):
         try:
@@ -718,11 +795,11 @@ def composite_viewer(r, g, b, limits, softening, keep_colours=True, bin=1, title
             return
         im.set_data(new)
         report.value = _composite_line(new, *settings())
-        shown_figure.show()
+        picture.show()
 
     for control in limit_sliders + [soft_slider, method]:
         control.observe(update, names="value")
-    box = ipw.VBox([method, *limit_sliders, soft_slider, report, picture])
+    box = ipw.VBox([method, *limit_sliders, soft_slider, report, picture.widget])
     box.image = im
     box.limits = limit_sliders
     box.softening = soft_slider

@@ -123,15 +123,24 @@ def test_psf_viewer_sliders_refit_the_chosen_star_in_the_same_figure():
     # the viewer fits the star it names: the widest one, near its true position and width
     assert viewer.fit.fwhm == pytest.approx(psf.moffat_fwhm(alpha[2], 3.0), rel=0.02)
     assert (viewer.fit.x, viewer.fit.y) == (pytest.approx(70.4, abs=0.05), pytest.approx(90.7, abs=0.05))
+    # data and model as fractions of the fitted peak, positions from the box's middle pixel
     data_image, model_image, residual_image = viewer.panels["images"]
-    np.testing.assert_allclose(data_image.get_array(), expected.data - expected.background)
+    np.testing.assert_allclose(data_image.get_array(), (expected.data - expected.background) / expected.amplitude)
     np.testing.assert_allclose(residual_image.get_array(), expected.residuals / expected.noise)
-    assert data_image.get_extent() == list(expected.extent)
-    assert data_image.get_clim() == pytest.approx((expected.amplitude * 1e-3, expected.amplitude))
+    middle_x, middle_y = expected.x0 + 10, expected.y0 + 10
+    left, right, bottom, top = expected.extent
+    assert data_image.get_extent() == pytest.approx([left - middle_x, right - middle_x, bottom - middle_y,
+                                                     top - middle_y])
+    assert data_image.get_extent() == pytest.approx([-10.5, 10.5, -10.5, 10.5])
+    assert data_image.get_clim() == pytest.approx((1e-3, 1.0))
+    centre_x, centre_y = viewer.panels["centre"].get_data()
+    assert (centre_x[0] + middle_x, centre_y[0] + middle_y) == (pytest.approx(expected.x), pytest.approx(expected.y))
+    picture = viewer.children[3].value
     size.value = 15
     assert report.value.startswith("moffat, 15 x 15 px box")
     assert model_image.get_array().shape == (15, 15) == viewer.fit.model.shape
-    assert viewer.panels["axes"][0].get_xlim() == pytest.approx(viewer.fit.extent[:2])
+    assert viewer.panels["axes"][0].get_xlim() == pytest.approx((-7.5, 7.5))
+    assert viewer.children[3].value != picture and viewer.children[3].value[:2] == b"\xff\xd8"   # a new JPEG
     assert plt.get_fignums() == figures                     # updated in place: no new figure per move
     plt.close(viewer.figure)
 
@@ -257,15 +266,47 @@ def test_composite_sliders_change_the_picture_and_the_report():
                                   color.composite_from_limits(r, g, b, new_limits, 300.0, keep_colours=False))
 
 
-def test_composite_viewer_redraws_the_same_pixels_as_a_full_draw():
-    """The quick redraw (background kept, only the image drawn again) must give the full figure's pixels."""
+def _moved_viewers():
+    """One viewer of each kind, each after a slider move, with the figure it draws on."""
+    rng = np.random.default_rng(5)
+    frame = rng.normal(200.0, 10.0, (300, 260))
+    frame[40:44, 50:60] = np.nan                                  # NaN pixels show as the background
+    stretch = widgets.stretch_viewer(frame)
+    stretch.children[0].value = (190.0, 230.0)
+    shift = widgets.shift_viewer(frame[:, :-3], frame[:, 3:])
+    shift.children[0].value = 0.5
+    image, x, y, _ = _three_moffat_stars()
+    psf_view = widgets.psf_viewer(image, x, y, 1.5, 10.0, reject=5.0)
+    psf_view.children[0].value = 1
+    threshold = widgets.threshold_viewer(image, threshold=5.0)
+    threshold.children[0].value = 20.0
+    aperture = widgets.aperture_viewer(image, x[0], y[0], r=3.0, r_in=10.0, r_out=15.0, gain=1.5, read_noise=10.0)
+    aperture.children[1].value = (12.0, 20.0)
     r, g, b = _three_bands()
-    viewer = widgets.composite_viewer(r, g, b, [(100.0, 3000.0)] * 3, 30.0)
-    viewer.softening.value = 5.0
-    canvas = viewer.image.figure.canvas
+    composite = widgets.composite_viewer(r, g, b, [(100.0, 3000.0)] * 3, 30.0)
+    composite.softening.value = 5.0
+    return {"stretch": (stretch, stretch.image.figure), "shift": (shift, shift.image.figure),
+            "psf": (psf_view, psf_view.figure), "threshold": (threshold, threshold.circles.figure),
+            "aperture": (aperture, aperture.figure), "composite": (composite, composite.image.figure)}
+
+
+@pytest.mark.parametrize("kind", ["stretch", "shift", "psf", "threshold", "aperture", "composite"])
+def test_quick_redraw_gives_exactly_the_pixels_of_a_full_draw(kind):
+    """A move redraws only what changes, painting the images itself (widgets._Picture); the picture must
+    be the one matplotlib draws from scratch, pixel for pixel, and the JPEG sent must show it."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    viewer, fig = _moved_viewers()[kind]
+    canvas = fig.canvas
     quick = np.asarray(canvas.buffer_rgba()).copy()
     canvas.draw()
     np.testing.assert_array_equal(quick, np.asarray(canvas.buffer_rgba()))
+    sent = np.asarray(Image.open(BytesIO(viewer.children[-1].value)).convert("RGB"), dtype=float)
+    assert sent.shape == quick[..., :3].shape
+    # JPEG at quality 90 loses a little: on a field of pure noise (the worst case) 3.5 levels of 255 on average
+    assert np.abs(sent - quick[..., :3]).mean() < 5.0
 
 
 def test_composite_viewer_binned_view_and_full_resolution_result():
