@@ -7,6 +7,8 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+CONTENTS = NOTEBOOKS / "index.ipynb"
+README = NOTEBOOKS.parent / "README.md"
 
 
 def _cells(path):
@@ -52,3 +54,28 @@ def test_committed_with_outputs_and_no_errors(path):
         for output in cell["outputs"]:
             assert output["output_type"] != "error", f"{path.name}: {output.get('ename')}"
             assert output.get("name") != "stderr", f"{path.name}: stderr output {output.get('text')!r}"
+
+
+def _chapter_links(text, prefix=""):
+    """The chapter notebooks a text links to, in the order it names them."""
+    return re.findall(rf"\]\({re.escape(prefix)}(\d\d_[^)#/]+\.ipynb)\)", text)
+
+
+def test_the_contents_notebook_lists_every_chapter_once_in_order():
+    assert [c["cell_type"] for c in _cells(CONTENTS)] == ["markdown"] * len(_cells(CONTENTS))
+    text = _markdown(CONTENTS)
+    listed = [line for line in text.splitlines() if line.startswith("- [")]
+    assert _chapter_links("\n".join(listed)) == [p.name for p in CHAPTERS]      # one line per chapter
+    for link in re.findall(r"\]\(([^)#]+)\)", text):
+        assert (NOTEBOOKS / link).is_file(), f"index.ipynb links to {link}, which does not exist"
+
+
+def test_the_readme_contents_list_every_chapter_once_in_order():
+    readme = README.read_text()
+    section = readme.split("\n## Contents\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if "](notebooks/" in line and line.startswith("|")]
+    assert _chapter_links("\n".join(rows), "notebooks/") == [p.name for p in CHAPTERS]
+    assert len(rows) == len(CHAPTERS)                                            # one line each
+    for link in re.findall(r"\]\((notebooks/[^)#]+)\)", section):
+        assert (README.parent / link).is_file(), f"README links to {link}, which does not exist"
+    assert "](notebooks/index.ipynb)" in section
