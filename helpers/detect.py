@@ -428,7 +428,7 @@ def _nearest_peak(gx, gy, label, peak_x, peak_y, peak_label, far):
     if shared.any():
         tree = cKDTree(np.column_stack([peak_x, peak_y, far * peak_label]))
         _, owner[shared] = tree.query(np.column_stack([gx[shared], gy[shared], far * label[shared]]),
-                                      workers=-1)
+                                      workers=1)
     return owner
 
 

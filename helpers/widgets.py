@@ -50,10 +50,35 @@ class _Picture:
 
         FigureCanvasAgg(fig)
         self.fig, self.images, self.moving, self.quality = fig, list(images), list(moving), quality
-        width, height = fig.canvas.get_width_height()
-        self.widget = ipw.Image(format="jpeg", layout=ipw.Layout(max_width="100%", height="auto"))
+        width, _ = fig.canvas.get_width_height()
+        # shown at its own size (not stretched to the page's width, which blurs it), smaller on a narrow page
+        self.widget = ipw.Image(format="jpeg", layout=ipw.Layout(width=f"{width}px", max_width="100%",
+                                                                 height="auto"))
         self.widget.add_class("viewer-picture")
+        # the kernel's time for the last move, in ms: not shown, but in the page for the browser test
+        self.timing = ipw.Label("", layout=ipw.Layout(display="none"))
+        self.timing.add_class("viewer-kernel-time")
         self.refresh()
+
+    def timed(self, update):
+        """``update`` (a slider's callback) that also writes its own duration into :attr:`timing`."""
+        import functools
+        import time
+
+        @functools.wraps(update)
+        def timed_update(change):
+            start = time.perf_counter()
+            update(change)
+            self.timing.value = f"{1000 * (time.perf_counter() - start):.1f}"
+
+        return timed_update
+
+    def box(self, *controls, report):
+        """The viewer: its controls, the report line and the picture, in one ``ipywidgets.VBox``
+        (``.picture`` is this object)."""
+        box = ipw.VBox([*controls, report, self.widget, self.timing])
+        box.picture = self
+        return box
 
     def refresh(self):
         """Draw the still parts of the figure again and show the picture."""
@@ -88,7 +113,8 @@ class _Picture:
         for artist in self.on_top:
             artist.draw(renderer)
         jpeg = BytesIO()
-        PILImage.fromarray(pixels[..., :3]).save(jpeg, format="jpeg", quality=self.quality, subsampling=0)
+        # (RGBA to RGB by PIL: ten times faster than handing it the array's RGB slice, which it must copy)
+        PILImage.fromarray(pixels).convert("RGB").save(jpeg, format="jpeg", quality=self.quality, subsampling=0)
         self.widget.value = jpeg.getvalue()
 
 
@@ -130,9 +156,11 @@ def _paint(pixels, im, where):
     values under, over and NaN); an RGB image (values 0 to 1) is copied.
     """
     canvas_rows, canvas_cols, row, col = where
-    values = np.asarray(im.get_array())[row[:, None], col[None, :]]
+    values = np.asarray(im.get_array()).take(row, axis=0).take(col, axis=1)     # a new, screen-sized array
     if values.ndim == 3:
-        rgb = (np.clip(np.nan_to_num(values[..., :3]), 0.0, 1.0) * 255).astype(np.uint8)     # as matplotlib rounds
+        rgb = np.nan_to_num(values[..., :3], copy=False)
+        np.clip(rgb, 0.0, 1.0, out=rgb)
+        rgb = (rgb * 255).astype(np.uint8)                # truncated, as matplotlib does
     else:
         rgb = im.cmap(im.norm(values), bytes=True)
         bad = rgb[..., 3] == 0          # NaN shown as the axes' background, as matplotlib does
@@ -185,7 +213,8 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
     Returns
     -------
     ipywidgets.VBox
-        The slider, the report line and the picture (``.children``); ``.image`` is the matplotlib image
+        The slider, the report line and the picture (``.children``, then a hidden label with the kernel's time
+        for the last move); ``.picture`` is the :class:`_Picture`, ``.image`` the matplotlib image
         whose limits the slider sets.
     """
     start = plot.limits(image) if vmin is None or vmax is None else (vmin, vmax)
@@ -208,8 +237,8 @@ def stretch_viewer(image, title="", vmin=None, vmax=None, step=None):
         report.value = stretch_report(image, vmin_new, vmax_new)
         picture.show()
 
-    slider.observe(update, names="value")
-    box = ipw.VBox([slider, report, picture.widget])
+    slider.observe(picture.timed(update), names="value")
+    box = picture.box(slider, report=report)
     box.image = im          # for tests and for the curious: the matplotlib image the slider changes
     return box
 
@@ -257,8 +286,8 @@ def threshold_viewer(image, truth_x=None, truth_y=None, truth_snr=None, threshol
         report.value = detection_report(result, change["new"])
         picture.show()
 
-    slider.observe(update, names="value")
-    box = ipw.VBox([slider, report, picture.widget])
+    slider.observe(picture.timed(update), names="value")
+    box = picture.box(slider, report=report)
     box.circles = circles
     return box
 
@@ -306,9 +335,9 @@ def shift_viewer(reference, image, dx=0.0, dy=0.0, span=1.5, step=0.02):
         report.value = _shift_line(slider_x.value, slider_y.value, rms)
         picture.show()
 
-    slider_x.observe(update, names="value")
-    slider_y.observe(update, names="value")
-    box = ipw.VBox([slider_x, slider_y, report, picture.widget])
+    slider_x.observe(picture.timed(update), names="value")
+    slider_y.observe(picture.timed(update), names="value")
+    box = picture.box(slider_x, slider_y, report=report)
     box.image = im
     return box
 
@@ -494,7 +523,8 @@ def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), mo
     Returns
     -------
     ipywidgets.VBox
-        ``.children`` are the star slider, the box-size slider, the report line and the picture;
+        ``.children`` are the star slider, the box-size slider, the report line and the picture (then the
+        hidden timing label);
         ``.fit`` is the latest fit, ``.panels`` the artists (see :func:`psf_panels`), ``.figure`` the figure.
     """
     from . import psf
@@ -523,7 +553,7 @@ def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), mo
     panels = psf_panels(fit, axes, residual="noise", limit=limit, relative=True)
     fig.tight_layout()
     picture = _Picture(fig, images=panels["images"], moving=[panels["centre"], panels["left_out"]])
-    box = ipw.VBox([star_slider, size_slider, report, picture.widget])
+    box = picture.box(star_slider, size_slider, report=report)
 
     def update(change):
         box.fit = fit_of(star_slider.value, size_slider.value)
@@ -534,8 +564,8 @@ def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), mo
         else:
             picture.show()          # another star in a box of the same size: only the pixels change
 
-    star_slider.observe(update, names="value")
-    size_slider.observe(update, names="value")
+    star_slider.observe(picture.timed(update), names="value")
+    size_slider.observe(picture.timed(update), names="value")
     box.fit, box.panels, box.figure = fit, panels, fig
     return box
 
@@ -597,7 +627,7 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
     -------
     ipywidgets.VBox
         ``.children`` are the aperture slider, the annulus (range) slider, the report line and the
-        picture; ``.circles`` the three matplotlib circles (aperture, inner, outer), ``.figure`` the figure.
+        picture (then the hidden timing label); ``.circles`` the three matplotlib circles (aperture, inner, outer), ``.figure`` the figure.
     """
     from matplotlib.patches import Circle
 
@@ -630,11 +660,11 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
     right.semilogy(profile["radius"], np.where(above > 0, above, np.nan), "o-", color="black", ms=4)
     mark = right.axvline(r, color=plot.COLOURS[0], linewidth=2, label="aperture radius")
     band = right.axvspan(r_in, r_out, color=plot.COLOURS[1], alpha=0.25, label="sky annulus")
-    right.set(xlabel="distance from the star's centre (px)", ylabel="mean ADU above the sky",
-              title="radial profile", xlim=(0, annulus_max))
-    legend = right.legend(loc="upper right")
+    right.set(xlabel="distance from the star's centre (px)", ylabel="mean ADU above the sky", xlim=(0, annulus_max))
+    # the legend above the axes, where the moving band never covers it
+    right.legend(title="radial profile", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
-    picture = _Picture(fig, moving=[band, mark, *circles, legend])     # the legend stays on top of the band
+    picture = _Picture(fig, moving=[band, mark, *circles])
 
     def update(_change):
         radius, (inner, outer) = aperture.value, annulus.value
@@ -646,9 +676,9 @@ def aperture_viewer(image, x, y, r=4.0, r_in=20.0, r_out=30.0, gain=1.0, read_no
         report.value = aperture_report(image, x, y, radius, inner, outer, gain, read_noise, exptime)
         picture.show()
 
-    aperture.observe(update, names="value")
-    annulus.observe(update, names="value")
-    box = ipw.VBox([aperture, annulus, report, picture.widget])
+    aperture.observe(picture.timed(update), names="value")
+    annulus.observe(picture.timed(update), names="value")
+    box = picture.box(aperture, annulus, report=report)
     box.circles, box.figure = circles, fig
     return box
 
@@ -798,8 +828,8 @@ def composite_viewer(r, g, b, limits, softening, keep_colours=True, bin=1, title
         picture.show()
 
     for control in limit_sliders + [soft_slider, method]:
-        control.observe(update, names="value")
-    box = ipw.VBox([method, *limit_sliders, soft_slider, report, picture.widget])
+        control.observe(picture.timed(update), names="value")
+    box = picture.box(method, *limit_sliders, soft_slider, report=report)
     box.image = im
     box.limits = limit_sliders
     box.softening = soft_slider

@@ -29,13 +29,16 @@ def test_stretch_report_says_what_the_limits_clip(frame):
 
 def test_moving_the_stretch_slider_changes_the_picture_and_the_report(frame):
     viewer = widgets.stretch_viewer(frame, title="test")
-    slider, report, picture = viewer.children
+    slider, report, picture, timing = viewer.children
     start = slider.value
     assert start == pytest.approx(plot.limits(frame))
     assert report.value == widgets.stretch_report(frame, *start)
+    shown = picture.value
     slider.value = (start[0] + 20, start[1] - 20)
     assert report.value == widgets.stretch_report(frame, *slider.value)
     assert viewer.image.get_clim() == pytest.approx(slider.value)
+    assert picture.value != shown and picture.value[:2] == b"\xff\xd8"          # a new JPEG
+    assert 0.0 < float(timing.value) < 5000.0 and timing.layout.display == "none"   # ms, for the browser test
 
 
 def _two_star_field(dx=0.0, dy=0.0, seed=3):
@@ -49,7 +52,7 @@ def _two_star_field(dx=0.0, dy=0.0, seed=3):
 def test_threshold_slider_finds_fewer_stars_as_it_rises_and_reports_against_the_truth():
     image = _two_star_field()
     viewer = widgets.threshold_viewer(image, [30.2, 60.6, 45.0], [40.7, 55.1, 20.0], threshold=5.0)
-    slider, report, _ = viewer.children
+    slider, report, _, _ = viewer.children
     assert report.value.startswith("threshold 5.0 sigma: 3 detections")
     slider.value = 40.0
     x, _ = viewer.circles.get_data()
@@ -59,7 +62,7 @@ def test_threshold_slider_finds_fewer_stars_as_it_rises_and_reports_against_the_
 def test_shift_sliders_show_the_smallest_residual_at_the_true_offset():
     reference, moved = _two_star_field(), _two_star_field(dx=0.6, dy=-0.4, seed=4)
     viewer = widgets.shift_viewer(reference, moved)
-    slider_x, slider_y, report, _ = viewer.children
+    slider_x, slider_y, report, _, _ = viewer.children
     at_zero = float(report.value.split("difference ")[1].split()[0])
     slider_x.value, slider_y.value = -0.6, 0.4
     at_truth = float(report.value.split("difference ")[1].split()[0])
@@ -112,7 +115,7 @@ def test_psf_viewer_sliders_refit_the_chosen_star_in_the_same_figure():
 
     image, x, y, alpha = _three_moffat_stars()
     viewer = widgets.psf_viewer(image, x, y, 1.5, 10.0, reject=5.0)
-    star, size, report, _ = viewer.children
+    star, size, report, _, _ = viewer.children
     figures = plt.get_fignums()
     assert (star.value, size.value) == (0, 21)
     assert report.value == widgets.psf_report(psf.fit_star(image, x[0], y[0], "moffat", 21, 1.5, 10.0, reject=5.0))
@@ -135,12 +138,12 @@ def test_psf_viewer_sliders_refit_the_chosen_star_in_the_same_figure():
     assert data_image.get_clim() == pytest.approx((1e-3, 1.0))
     centre_x, centre_y = viewer.panels["centre"].get_data()
     assert (centre_x[0] + middle_x, centre_y[0] + middle_y) == (pytest.approx(expected.x), pytest.approx(expected.y))
-    picture = viewer.children[3].value
+    picture = viewer.picture.widget.value
     size.value = 15
     assert report.value.startswith("moffat, 15 x 15 px box")
     assert model_image.get_array().shape == (15, 15) == viewer.fit.model.shape
     assert viewer.panels["axes"][0].get_xlim() == pytest.approx((-7.5, 7.5))
-    assert viewer.children[3].value != picture and viewer.children[3].value[:2] == b"\xff\xd8"   # a new JPEG
+    assert viewer.picture.widget.value != picture and viewer.picture.widget.value[:2] == b"\xff\xd8"   # a new JPEG
     assert plt.get_fignums() == figures                     # updated in place: no new figure per move
     plt.close(viewer.figure)
 
@@ -176,7 +179,7 @@ def test_aperture_sliders_move_the_circles_in_place_and_remeasure():
 
     image = _one_star()
     viewer = widgets.aperture_viewer(image, 40.3, 39.6, r=3.0, r_in=15.0, r_out=25.0, gain=2.0, read_noise=5.0)
-    aperture, annulus, report, _ = viewer.children
+    aperture, annulus, report, _, _ = viewer.children
     circles, n_axes, figures = list(viewer.circles), len(viewer.figure.axes), plt.get_fignums()
     assert [c.get_radius() for c in circles] == [3.0, 15.0, 25.0]
     assert report.value == widgets.aperture_report(image, 40.3, 39.6, 3.0, 15.0, 25.0, 2.0, 5.0)
@@ -245,7 +248,7 @@ def test_composite_sliders_change_the_picture_and_the_report():
     r, g, b = _three_bands()
     limits = [(100.0, 3000.0), (100.0, 3000.0), (100.0, 3000.0)]
     viewer = widgets.composite_viewer(r, g, b, limits, 30.0)
-    method, slider_r, slider_g, slider_b, softening, report, picture = viewer.children
+    method, slider_r, slider_g, slider_b, softening, report, picture, _ = viewer.children
     assert viewer.limits == [slider_r, slider_g, slider_b] and viewer.softening is softening
     assert report.value == widgets.composite_report(r, g, b, limits, 30.0)
     before = np.array(viewer.image.get_array())
@@ -303,7 +306,7 @@ def test_quick_redraw_gives_exactly_the_pixels_of_a_full_draw(kind):
     quick = np.asarray(canvas.buffer_rgba()).copy()
     canvas.draw()
     np.testing.assert_array_equal(quick, np.asarray(canvas.buffer_rgba()))
-    sent = np.asarray(Image.open(BytesIO(viewer.children[-1].value)).convert("RGB"), dtype=float)
+    sent = np.asarray(Image.open(BytesIO(viewer.picture.widget.value)).convert("RGB"), dtype=float)
     assert sent.shape == quick[..., :3].shape
     # JPEG at quality 90 loses a little: on a field of pure noise (the worst case) 3.5 levels of 255 on average
     assert np.abs(sent - quick[..., :3]).mean() < 5.0
