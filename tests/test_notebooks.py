@@ -79,3 +79,11 @@ def test_the_readme_contents_list_every_chapter_once_in_order():
     for link in re.findall(r"\]\((notebooks/[^)#]+)\)", section):
         assert (README.parent / link).is_file(), f"README links to {link}, which does not exist"
     assert "](notebooks/index.ipynb)" in section
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_links_to_the_contents_page_at_the_top_and_the_bottom(path):
+    markdown = ["".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown"]
+    for where, text in [("top", markdown[0]), ("bottom", markdown[-1])]:
+        assert "[Contents](index.ipynb)" in text, f"{path.name}: no link to the contents page at the {where}"
+    assert (path.parent / "index.ipynb").is_file()
