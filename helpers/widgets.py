@@ -258,16 +258,21 @@ def detection_report(summary, threshold):
 def threshold_viewer(image, truth_x=None, truth_y=None, truth_snr=None, threshold=5.0, low=2.0, high=50.0):
     """The frame with its detections circled, and a slider for the threshold (in noise units).
 
-    Each move runs :func:`helpers.detect.detection_summary` (the background is measured once) and moves
-    the circles; with the truth given, the report line also gives completeness and false detections.
+    Each move runs :func:`helpers.detect.detection_summary` (the background is measured once; a threshold
+    tried before is not run again) and moves the circles; with the truth given, the report line also gives completeness and false detections.
     """
     from . import detect
 
     level_noise = detect.background(image)
     truth = (truth_x, truth_y) if truth_x is not None else (np.array([]), np.array([]))
 
+    seen = {}        # threshold -> summary: going back to a threshold tried before costs nothing
+
     def summarise(value):
-        return detect.detection_summary(image, value, *truth, truth_snr=truth_snr, background=level_noise)
+        if value not in seen:
+            seen[value] = detect.detection_summary(image, value, *truth, truth_snr=truth_snr,
+                                                   background=level_noise)
+        return seen[value]
 
     slider = ipw.FloatSlider(value=threshold, min=low, max=high, step=0.5, description="threshold",
                              readout_format=".1f", layout=ipw.Layout(width="95%"))
