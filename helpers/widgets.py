@@ -17,7 +17,6 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 import ipywidgets as ipw
-from IPython.display import display
 
 from . import plot
 

@@ -26,26 +26,15 @@ from pathlib import Path
 
 import pytest
 
+from chromium import REQUIRED, launch, why_not
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("CCD_HANDBOOK_CHROMIUM", "/usr/bin/chromium"))
-REQUIRED = os.environ.get("CCD_HANDBOOK_REQUIRE_BROWSER") == "1"
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
-
-def _why_not():
-    if not CHROMIUM.exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed (pip install playwright; no browser download is needed)"
-    return None
-
-
-if _why_not():
+if why_not():
     if REQUIRED:
-        pytest.fail(f"CCD_HANDBOOK_REQUIRE_BROWSER=1 but {_why_not()}", pytrace=False)
-    pytest.skip(_why_not(), allow_module_level=True)
+        pytest.fail(f"CCD_HANDBOOK_REQUIRE_BROWSER=1 but {why_not()}", pytrace=False)
+    pytest.skip(why_not(), allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -108,10 +97,7 @@ def lab(tmp_path_factory):
 def browser_context(tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, viewport={"width": 1400, "height": 1000},
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = launch(p, profile)
         yield context
         context.close()
 

@@ -15,7 +15,6 @@ Without npm, Chromium or Playwright those tests are skipped, unless ``CCD_HANDBO
 import functools
 import http.server
 import json
-import os
 import re
 import shutil
 import threading
@@ -25,11 +24,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from chromium import REQUIRED, launch, why_not
 from helpers import export
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("CCD_HANDBOOK_CHROMIUM", "/usr/bin/chromium"))
-REQUIRED = os.environ.get("CCD_HANDBOOK_REQUIRE_BROWSER") == "1"
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -299,18 +297,13 @@ def served(exported):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory, served):
     """A Chromium context (new empty profile) that records every request its pages make."""
-    if not CHROMIUM.exists():
-        _skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _skip_or_fail("Playwright is not installed (pip install playwright; no browser download is needed)")
+    if why_not():
+        _skip_or_fail(why_not())
+    from playwright.sync_api import sync_playwright
+
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, viewport={"width": 1400, "height": 1000},
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = launch(p, profile)
         context.requests, context.failures = [], []
         context.on("request", lambda request: context.requests.append(request.url))
         context.on("requestfailed", lambda request: context.failures.append(f"{request.url} ({request.failure})"))
