@@ -93,7 +93,6 @@ class _Picture:
             artist.set_visible(was)
         # drawn in matplotlib's order (by zorder), so that e.g. an axes' frame covers a band's edge
         self.on_top = sorted(frames + self.moving, key=lambda artist: artist.get_zorder())
-        self.where = [_screen_pixels(im) for im in self.images]
         self.show()
 
     def show(self):
@@ -105,9 +104,9 @@ class _Picture:
         canvas = self.fig.canvas
         canvas.restore_region(self.background)
         pixels = np.asarray(canvas.buffer_rgba())
-        for im, where in zip(self.images, self.where):
+        for im in self.images:
             if im.get_visible():
-                _paint(pixels, im, where)
+                _paint(pixels, im, _screen_pixels(im))      # (its size or extent may have changed)
         renderer = canvas.get_renderer()
         for artist in self.on_top:
             artist.draw(renderer)
@@ -399,7 +398,7 @@ def _psf_origin(fit, relative):
     return float(fit.x0 + nx // 2), float(fit.y0 + ny // 2)
 
 
-def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0, relative=False):
+def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0, relative=False, span=None):
     """Draw one fit in three panels: data and model (minus the fitted sky, log scale) and the residual.
 
     Data and model share a logarithmic grey scale from the star's peak down ``decades`` factors of ten, so
@@ -422,6 +421,9 @@ def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0, relative=Fa
         Show data and model as fractions of the fitted peak, and positions in pixels from the box's
         middle pixel: then another star of the same box size changes only the pixels, not the axes or the
         colour bars (the slider of :func:`psf_viewer` redraws faster).
+    span : float, optional
+        With ``relative``: keep the axes at ``±span / 2`` pixels whatever the box, so that a box of another
+        size is drawn to scale inside the same axes (nothing but pixels changes).
 
     Returns
     -------
@@ -463,7 +465,8 @@ def psf_panels(fit, axes, residual="noise", limit=None, decades=3.0, relative=Fa
         ax.set_xlabel("x from the box's middle (px)" if relative else "x (column)")
     axes[0].set_ylabel("y from the box's middle (px)" if relative else "y (row)")
     panels = {"images": images, "centre": centre, "left_out": left_out, "axes": list(axes[:3]),
-              "residual": residual, "limit": limit, "decades": decades, "relative": relative}
+              "residual": residual, "limit": limit, "decades": decades, "relative": relative,
+              "span": span if relative else None}
     show_psf_fit(panels, fit)
     return panels
 
@@ -485,9 +488,10 @@ def show_psf_fit(panels, fit):
         im.set_data(values)
         im.set_extent(extent)
         im.set_clim(*clim)
+    half = None if panels.get("span") is None else panels["span"] / 2
     for ax in panels["axes"]:
-        ax.set_xlim(extent[:2])
-        ax.set_ylim(extent[2:])
+        ax.set_xlim(extent[:2] if half is None else (-half, half))
+        ax.set_ylim(extent[2:] if half is None else (-half, half))
     panels["centre"].set_data([fit.x - x_origin], [fit.y - y_origin])
     rows, cols = np.nonzero(~np.asarray(fit.mask, dtype=bool))
     panels["left_out"].set_data(fit.x0 + cols - x_origin, fit.y0 + rows - y_origin)
@@ -554,19 +558,16 @@ def psf_viewer(image, x, y, gain, read_noise, star=0, size=21, sizes=(9, 41), mo
     fit = fit_of(star, size)
     report = ipw.Label(psf_report(fit))
     fig, axes = _new_figure(1, 3, figsize=(13, 4.3))
-    panels = psf_panels(fit, axes, residual="noise", limit=limit, relative=True)
+    panels = psf_panels(fit, axes, residual="noise", limit=limit, relative=True, span=sizes[1])
     fig.tight_layout()
     picture = _Picture(fig, images=panels["images"], moving=[panels["centre"], panels["left_out"]])
     box = picture.box(star_slider, size_slider, report=report)
 
-    def update(change):
+    def update(_change):
         box.fit = fit_of(star_slider.value, size_slider.value)
         show_psf_fit(panels, box.fit)
         report.value = psf_report(box.fit)
-        if change["owner"] is size_slider:
-            picture.refresh()       # a new box size: new axis limits, so the still parts change too
-        else:
-            picture.show()          # another star in a box of the same size: only the pixels change
+        picture.show()          # another star or box: the axes stay, only the pixels change
 
     star_slider.observe(picture.timed(update), names="value")
     size_slider.observe(picture.timed(update), names="value")

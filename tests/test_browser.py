@@ -38,6 +38,8 @@ if why_not():
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+(SCREENSHOTS / "timings.txt").unlink(missing_ok=True)      # this run's timings only (imported once a session)
+
 
 def _chapters_with_sliders():
     chapters = []
@@ -52,7 +54,6 @@ def _chapters_with_sliders():
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on a copy of the notebooks; yields (base_url, token, the served folder)."""
-    (SCREENSHOTS / "timings.txt").unlink(missing_ok=True)
     tmp = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", tmp / "handbook" / "notebooks")
     settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"

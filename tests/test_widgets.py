@@ -142,7 +142,8 @@ def test_psf_viewer_sliders_refit_the_chosen_star_in_the_same_figure():
     size.value = 15
     assert report.value.startswith("moffat, 15 x 15 px box")
     assert model_image.get_array().shape == (15, 15) == viewer.fit.model.shape
-    assert viewer.panels["axes"][0].get_xlim() == pytest.approx((-7.5, 7.5))
+    assert data_image.get_extent() == pytest.approx([-7.5, 7.5, -7.5, 7.5])     # drawn to scale, in
+    assert viewer.panels["axes"][0].get_xlim() == pytest.approx((-20.5, 20.5))  # axes as wide as the largest box
     assert viewer.picture.widget.value != picture and viewer.picture.widget.value[:2] == b"\xff\xd8"   # a new JPEG
     assert plt.get_fignums() == figures                     # updated in place: no new figure per move
     plt.close(viewer.figure)
@@ -281,6 +282,7 @@ def _moved_viewers():
     image, x, y, _ = _three_moffat_stars()
     psf_view = widgets.psf_viewer(image, x, y, 1.5, 10.0, reject=5.0)
     psf_view.children[0].value = 1
+    psf_view.children[1].value = 13                                # a smaller box inside the same axes
     threshold = widgets.threshold_viewer(image, threshold=5.0)
     threshold.children[0].value = 20.0
     aperture = widgets.aperture_viewer(image, x[0], y[0], r=3.0, r_in=10.0, r_out=15.0, gain=1.5, read_noise=10.0)
