@@ -105,8 +105,9 @@ class _Picture:
         canvas.restore_region(self.background)
         pixels = np.asarray(canvas.buffer_rgba())
         for im in self.images:
-            if im.get_visible():
-                _paint(pixels, im, _screen_pixels(im))      # (its size or extent may have changed)
+            where = _screen_pixels(im)              # (the image's size or extent may have changed)
+            if im.get_visible() and where is not None:
+                _paint(pixels, im, where)
         renderer = canvas.get_renderer()
         for artist in self.on_top:
             artist.draw(renderer)
@@ -122,7 +123,7 @@ def _screen_pixels(im):
     Returns the canvas rows and columns (a slice each, rows counted from the top as in the canvas'
     buffer) and, for each of those rows and columns, the index of the frame's row and column whose
     centre is nearest (what ``interpolation="nearest"`` shows), found through the axes' own
-    data-to-screen transform.
+    data-to-screen transform. None if no screen pixel of the axes shows the image.
     """
     ax = im.axes
     height = int(round(ax.figure.bbox.height))
@@ -136,6 +137,8 @@ def _screen_pixels(im):
     y_lo, y_hi = max(y_lo, box.y0), min(y_hi, box.y1)
     columns = np.arange(int(np.ceil(x_lo - 0.5)), int(np.floor(x_hi - 0.5)) + 1)
     rows = np.arange(int(np.ceil(y_lo - 0.5)), int(np.floor(y_hi - 0.5)) + 1)     # from the bottom
+    if columns.size == 0 or rows.size == 0:
+        return None                                  # the image is outside the axes: nothing to paint
     inverse = ax.transData.inverted()
     data_x = inverse.transform(np.column_stack([columns + 0.5, np.full(columns.size, y_lo)]))[:, 0]
     data_y = inverse.transform(np.column_stack([np.full(rows.size, x_lo), rows + 0.5]))[:, 1]

@@ -341,3 +341,17 @@ def test_update_time_measures_the_callback():
     slider = ipywidgets.FloatSlider(value=0.0, min=0.0, max=10.0)
     slider.observe(lambda change: time.sleep(0.02), names="value")
     assert 0.02 <= widgets.update_time(slider, [1.0, 2.0, 3.0]) < 1.0
+
+
+def test_a_picture_whose_image_is_outside_the_axes_is_drawn_without_it():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 3))
+    ax = fig.subplots()
+    im = ax.imshow(np.ones((4, 4)), extent=(0, 4, 0, 4))
+    ax.set_xlim(10, 20)                                          # the image is off to the left
+    picture = widgets._Picture(fig, images=[im])
+    quick = np.asarray(fig.canvas.buffer_rgba()).copy()
+    fig.canvas.draw()
+    np.testing.assert_array_equal(quick, np.asarray(fig.canvas.buffer_rgba()))
+    assert picture.widget.value[:2] == b"\xff\xd8"
