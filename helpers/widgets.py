@@ -157,13 +157,17 @@ def _paint(pixels, im, where):
     values under, over and NaN); an RGB image (values 0 to 1) is copied.
     """
     canvas_rows, canvas_cols, row, col = where
-    values = np.asarray(im.get_array()).take(row, axis=0).take(col, axis=1)     # a new, screen-sized array
-    if values.ndim == 3:
-        rgb = np.nan_to_num(values[..., :3], copy=False)
+    array = np.asarray(im.get_array())
+    if array.ndim == 3:
+        rgb = np.nan_to_num(array.take(row, axis=0).take(col, axis=1)[..., :3], copy=False)
         np.clip(rgb, 0.0, 1.0, out=rgb)
         rgb = (rgb * 255).astype(np.uint8)                # truncated, as matplotlib does
     else:
-        rgb = im.cmap(im.norm(values), bytes=True)
+        # colour whichever is smaller, the frame or its screen pixels, then pick the screen's pixels
+        if array.size < row.size * col.size:
+            rgb = im.cmap(im.norm(array), bytes=True).take(row, axis=0).take(col, axis=1)
+        else:
+            rgb = im.cmap(im.norm(array.take(row, axis=0).take(col, axis=1)), bytes=True)
         bad = rgb[..., 3] == 0          # NaN shown as the axes' background, as matplotlib does
         rgb = rgb[..., :3]
         if bad.any():
