@@ -158,13 +158,19 @@ def _paint(pixels, im, where):
     """
     canvas_rows, canvas_cols, row, col = where
     array = np.asarray(im.get_array())
+    # colour whichever is smaller, the frame or its screen pixels, then pick the screen's pixels
+    smaller = array.shape[0] * array.shape[1] < row.size * col.size
     if array.ndim == 3:
-        rgb = np.nan_to_num(array.take(row, axis=0).take(col, axis=1)[..., :3], copy=False)
+        if not smaller:
+            array = array.take(row, axis=0).take(col, axis=1)
+        rgb = np.nan_to_num(array[..., :3])            # a copy, NaN as 0
         np.clip(rgb, 0.0, 1.0, out=rgb)
-        rgb = (rgb * 255).astype(np.uint8)                # truncated, as matplotlib does
+        rgb *= 255
+        rgb = rgb.astype(np.uint8)                       # truncated, as matplotlib does
+        if smaller:
+            rgb = rgb.take(row, axis=0).take(col, axis=1)
     else:
-        # colour whichever is smaller, the frame or its screen pixels, then pick the screen's pixels
-        if array.size < row.size * col.size:
+        if smaller:
             rgb = im.cmap(im.norm(array), bytes=True).take(row, axis=0).take(col, axis=1)
         else:
             rgb = im.cmap(im.norm(array.take(row, axis=0).take(col, axis=1)), bytes=True)
