@@ -144,11 +144,11 @@ SLIDER_ROOM = 80
 #: than the style's dots per inch (see :func:`display_dpi`).
 MAX_ENLARGE = 1.25
 
-#: How much larger than normal figures are drawn (see :func:`figure_size`), and the area (pixels) they must fit
-#: while the projector style is on (None when it is off).
-_SIZE_SCALE = {"value": 1.0, "area": None}
+#: The area (pixels) figures must fit while the projector style is on (None when it is off; see
+#: :func:`figure_size`).
+_SCREEN = {"area": None}
 
-#: What was in force before the projector style was switched on (rcParams, size scale, the notebook's way
+#: What was in force before the projector style was switched on (rcParams, screen area, the notebook's way
 #: of showing figures); empty when it is off.
 _SAVED = {}
 
@@ -158,9 +158,9 @@ def figure_size(width, height):
     made small enough to fit the projector's screen.
 
     The sliders' figures (:mod:`helpers.widgets`) and :func:`show` and :func:`show_row` ask for their size
-    here, so that they follow :func:`projector_style`. The size is multiplied by ``_SIZE_SCALE["value"]``
-    (1.0), then, while the projector style is on, shrunk (never enlarged) until the figure, at the style's
-    dots per inch, fits the screen's area with :data:`SLIDER_ROOM` pixels to spare below it.
+    here, so that they follow :func:`projector_style`. While the projector style is on, the size is shrunk
+    (never enlarged) until the figure, at the style's dots per inch, fits the screen's area with
+    :data:`SLIDER_ROOM` pixels to spare below it.
 
     Examples
     --------
@@ -172,8 +172,8 @@ def figure_size(width, height):
     [10.5, 3.47]
     >>> plot.projector_style(False)
     """
-    scale = _SIZE_SCALE["value"]
-    area = _SIZE_SCALE["area"]
+    scale = 1.0
+    area = _SCREEN["area"]
     if area is not None:
         dpi = float(mpl.rcParams["figure.dpi"])
         room_w, room_h = area[0] / dpi, (area[1] - SLIDER_ROOM) / dpi
@@ -201,7 +201,7 @@ def display_dpi(fig):
     >>> plt.close(fig)
     >>> plot.projector_style(False)
     """
-    area = _SIZE_SCALE["area"]
+    area = _SCREEN["area"]
     if area is None:
         return float(fig.dpi)
     width, height = fig.get_size_inches()
@@ -264,8 +264,9 @@ def projector_style(on=True, screen="1024x768"):
         The projector's resolution. It sets the dots per inch (80 or 112), so that a figure takes the same
         fraction of either screen, and the area that figures must fit (:data:`SCREENS`). A default figure
         (10 x 6.8 in) is 800 x 544 pixels on 1024x768 and 1120 x 762 on 1920x1080; text is 20 points (tick
-        labels 18), that is 22 or 31 pixels high (20 or 28). In a notebook every figure is shown at :func:`display_dpi`, so that it fits
-        the screen; the sliders' figures take their size from :func:`figure_size`.
+        labels 18), that is 22 or 31 pixels high (20 or 28). In a notebook every figure is shown at
+        :func:`display_dpi`, so that it fits the screen; the sliders' figures take their size from
+        :func:`figure_size`.
 
     Examples
     --------
@@ -282,7 +283,7 @@ def projector_style(on=True, screen="1024x768"):
     if not on:
         if _SAVED:
             mpl.rcParams.update(_SAVED["rc"])
-            _SIZE_SCALE.update(_SAVED["size"])
+            _SCREEN.update(_SAVED["screen"])
             _fit_notebook_figures(False)
             _SAVED.clear()
         return
@@ -291,7 +292,7 @@ def projector_style(on=True, screen="1024x768"):
     settings = dict(PROJECTOR, **{"figure.dpi": SCREENS[screen]["dpi"]})
     if not _SAVED:                          # switched on twice: keep what was there the first time
         _SAVED["rc"] = {key: mpl.rcParams[key] for key in settings}
-        _SAVED["size"] = dict(_SIZE_SCALE)
+        _SAVED["screen"] = dict(_SCREEN)
         _fit_notebook_figures(True)
     mpl.rcParams.update(settings)
-    _SIZE_SCALE["area"] = SCREENS[screen]["area"]
+    _SCREEN["area"] = SCREENS[screen]["area"]

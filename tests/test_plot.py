@@ -42,11 +42,11 @@ def test_mark_draws_one_circle_per_position():
 @pytest.fixture
 def projector_off():
     """Whatever a test does (even with a broken projector_style), the settings are as before afterwards."""
-    rc, size = mpl.rcParams.copy(), dict(plot._SIZE_SCALE)
+    rc, size = mpl.rcParams.copy(), dict(plot._SCREEN)
     yield
     plt.close("all")
     plot._SAVED.clear()
-    plot._SIZE_SCALE.update(size)
+    plot._SCREEN.update(size)
     mpl.rcParams.update(rc)
 
 
@@ -191,13 +191,13 @@ def test_switching_off_restores_exactly_what_was_there_before(projector_off):
 
 
 def test_switching_on_twice_or_changing_screen_keeps_the_originals(projector_off):
-    before, size_before = _rc(), dict(plot._SIZE_SCALE)
+    before, size_before = _rc(), dict(plot._SCREEN)
     plot.projector_style()
     plot.projector_style()
     plot.projector_style(screen="1920x1080")
     assert mpl.rcParams["figure.dpi"] == plot.SCREENS["1920x1080"]["dpi"]
     plot.projector_style(False)
-    assert _rc() == before and plot._SIZE_SCALE == size_before
+    assert _rc() == before and plot._SCREEN == size_before
     plot.projector_style(False)                                # off when off changes nothing
     assert _rc() == before
 
