@@ -38,6 +38,8 @@ from . import observatory as obs
 GENERATOR_VERSION = 1
 DEFAULT_SEED = 2012
 MANIFEST = "MANIFEST.json"
+#: The environment variable that points every chapter at a folder of your own frames.
+FRAMES_VARIABLE = "CCD_HANDBOOK_FRAMES"
 HANDBOOK_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,6 +47,60 @@ def default_folder():
     """The folder of the default synthetic set: ``$CCD_HANDBOOK_DATA`` or ``data/synthetic`` in the handbook."""
     env = os.environ.get("CCD_HANDBOOK_DATA")
     return Path(env) if env else HANDBOOK_ROOT / "data" / "synthetic"
+
+
+def frames_folder(default=None):
+    """The folder of frames a chapter works on: ``$CCD_HANDBOOK_FRAMES`` when it is set, else ``default()``.
+
+    Instructors point every chapter at their own night by setting one environment variable,
+    ``CCD_HANDBOOK_FRAMES=/path/to/night``, before starting JupyterLab; nothing in the notebooks changes.
+
+    Parameters
+    ----------
+    default : callable, optional
+        Called (with no argument) when the variable is not set; it returns the folder. Defaults to
+        :func:`ensure`, the synthetic set.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    FileNotFoundError
+        ``$CCD_HANDBOOK_FRAMES`` names a folder that does not exist.
+    NotADirectoryError
+        It names a file.
+
+    Examples
+    --------
+    >>> from helpers import data
+    >>> folder = data.frames_folder()     # the synthetic set unless CCD_HANDBOOK_FRAMES is set  # doctest: +SKIP
+    """
+    env = os.environ.get(FRAMES_VARIABLE, "").strip()
+    if not env:
+        return Path((default or ensure)())
+    folder = Path(env).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"{FRAMES_VARIABLE} is set to {env!r}, but there is no such folder. Set it to the "
+                                "folder that holds your FITS frames, or unset it to use the synthetic set.")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{FRAMES_VARIABLE} is set to {env!r}, which is a file, not a folder. Set it to "
+                                 "the folder that holds your FITS frames.")
+    return folder
+
+
+def has_truth(folder):
+    """True when ``folder`` is a synthetic set with a ground truth (``truth/truth.json``); real frames have none.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from helpers import data
+    >>> data.has_truth(tempfile.mkdtemp())
+    False
+    """
+    return (Path(folder) / "truth" / "truth.json").is_file()
 
 
 def derived_folder(folder=None):
