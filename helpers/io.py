@@ -48,6 +48,8 @@ def _not_found(path, what="file"):
 # Warnings astropy gives for header cards that break the FITS rules in a harmless way
 # (for example ESO's old ``ESO-LOG`` cards). ``verify('silentfix')`` deals with them.
 _HARMLESS_CARD_WARNINGS = ("non-standard convention", "is not FITS standard")
+# A warning astropy gives when it has repaired a header itself: reported as a repair.
+_REPAIRED_BY_ASTROPY = {"non-ASCII characters": "non-ASCII characters in the header (replaced by '?')"}
 
 
 class UnreadableFrameError(OSError):
@@ -97,16 +99,40 @@ def _first_bytes(path, n=2880):
         return b""
 
 
+def _broken_card(head):
+    """The first card of a primary header (raw bytes) that breaks the FITS standard, as text; '' if none."""
+    for start in range(0, len(head) - 79, 80):
+        raw = head[start:start + 80]
+        if raw.startswith(b"END") and not raw[3:8].strip(b" ="):
+            return ""
+        text = raw.decode("ascii", errors="replace").rstrip()
+        if any(b < 32 or b > 126 for b in raw):
+            return f"{text[:30].strip()}... (characters that are not printable ASCII)"
+        try:
+            card = fits.Card.fromstring(raw.decode("ascii"))
+            value = card.value
+        except (ValueError, fits.VerifyError):
+            continue   # repairable: verify('silentfix') keeps it as text
+        if re.fullmatch(r"BITPIX|NAXIS\d*", card.keyword) and not isinstance(value, int):
+            return f"{text} (must be a whole number)"
+    return ""
+
+
 def _unreadable(path, err=None):
     """An UnreadableFrameError whose reason tells corruption from other causes."""
+    head = b""
     if isinstance(err, PermissionError) or not os.access(path, os.R_OK):
         reason = "no permission to read it"
         advice = f"ask its owner, or give yourself read permission (chmod u+r '{path}')"
     elif path.stat().st_size == 0:
         reason, advice = "the file is empty", "copy it again from where it came from"
-    elif not _first_bytes(path).startswith(b"SIMPLE"):
+    elif not (head := _first_bytes(path, 80 * 360)).startswith(b"SIMPLE"):
         reason = "not a FITS file (it does not start with 'SIMPLE  =')"
         advice = "move it out of the folder of frames if it is not an image"
+    elif card := _broken_card(head):
+        reason = f"a header card breaks the FITS standard beyond repair: {card}"
+        advice = ("fix that card with a FITS header editor (e.g. astropy's fitsheader, or DS9), working on a "
+                  "copy; the pixels may be fine")
     else:
         reason = "truncated or damaged"
         advice = "copy it again from where it came from"
@@ -163,23 +189,21 @@ def _read_fits(path, hdu=None, header_only=False, report_repairs=True):
                     if not header_only:
                         data = _to_float(chosen)
         except (OSError, TypeError, ValueError, fits.VerifyError) as err:  # what astropy raises
-            if isinstance(err, fits.VerifyError) or "verify" in str(err).lower():
-                raise UnreadableFrameError(
-                    f"could not read {path}: a header card breaks the FITS standard beyond repair ({err}). "
-                    "What to do: fix the card with a FITS header editor (e.g. astropy's fitsheader or "
-                    "DS9), working on a copy.", "a header card breaks the FITS standard beyond repair") from err
             raise _unreadable(path, err) from err
     for w in caught:
         text = str(w.message)
         if "may have been truncated" in text:
             raise _unreadable(path, OSError(text))
-        if not any(fragment in text for fragment in _HARMLESS_CARD_WARNINGS):
+        repairs = [said for fragment, said in _REPAIRED_BY_ASTROPY.items() if fragment in text]
+        if repairs:
+            repaired.extend(r for r in repairs if r not in repaired)
+        elif not any(fragment in text for fragment in _HARMLESS_CARD_WARNINGS):
             warnings.warn(w.message, stacklevel=3)  # a real problem: let the user see it
     if header is None:
         which = "any HDU" if hdu is None else f"HDU {hdu!r}"
         raise ValueError(f"{path} has no 2-D image in {which}; its HDUs have shapes {shapes}.")
     for text in repaired:
-        header.add_history(f"read_frame repaired the card {text}")
+        header.add_history(f"read_frame repaired a header card: {text}")
     key = str(path.resolve())
     if repaired and report_repairs and key not in _REPORTED_REPAIRS:
         _REPORTED_REPAIRS.add(key)
@@ -452,7 +476,7 @@ def write_frame(path, data, header=None, history=None, overwrite=False):
     for keyword in list(_STRUCTURE_KEYWORDS) + naxis_n:
         header.remove(keyword, ignore_missing=True, remove_all=True)
     for text in _repair_header(header):
-        header.add_history(f"write_frame repaired the card {text}")
+        header.add_history(f"write_frame repaired a header card: {text}")
     if isinstance(history, str):
         history = [history]
     for line in history or []:

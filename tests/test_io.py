@@ -130,7 +130,7 @@ def test_a_number_astropy_cannot_parse_is_still_read_and_written(tmp_path):
     out2 = write_frame(tmp_path / "derived" / "m13-copy2.fits", data, broken)
     with fits.open(out2) as hdul:
         hdul.verify("exception")
-        assert any("write_frame repaired the card EXPTIME" in h for h in hdul[0].header["HISTORY"])
+        assert any("write_frame repaired a header card: EXPTIME" in h for h in hdul[0].header["HISTORY"])
 
 
 def test_read_frame_plain_types(tmp_path):
@@ -653,3 +653,33 @@ def test_collect_missing_or_empty_folder(tmp_path):
     assert all(ext in str(info.value) for ext in (".fits", ".fit", ".fts"))
     with pytest.raises(NotADirectoryError):
         collect(tmp_path / "readme.txt")
+
+
+@pytest.mark.parametrize("card, said", [
+    (b"BITPIX  = 'sixteen'", "BITPIX  = 'sixteen' (must be a whole number)"),
+    (b"EXPTIME = 1.0\x00\x00", "characters that are not printable ASCII"),
+])
+def test_a_header_beyond_repair_is_not_called_truncated(tmp_path, card, said):
+    path = make_fits(tmp_path / "odd.fits", EXPTIME=1.0)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"BITPIX  =" if card.startswith(b"BITPIX") else b"EXPTIME =")
+    raw[at:at + 80] = card.ljust(80)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(io.UnreadableFrameError) as info:
+        read_frame(path)
+    message = str(info.value)
+    assert "odd.fits" in message and "breaks the FITS standard beyond repair" in message and said in message
+    assert "truncated" not in message.split("What to do")[0]
+    assert collect(tmp_path)["problem"][0].startswith("unreadable: a header card breaks the FITS standard")
+
+
+def test_non_ascii_header_is_read_and_the_repair_said(tmp_path):
+    path = make_fits(tmp_path / "observer.fits", OBSERVER="Jorg")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"'Jorg")
+    raw[at + 2] = 0xF6                       # 'J\xf6rg', as some camera software writes it
+    path.write_bytes(bytes(raw))
+    with pytest.warns(io.HeaderRepairWarning, match="observer.fits.*non-ASCII"):
+        data, header = read_frame(path)
+    assert header["OBSERVER"] == "J?rg"
+    np.testing.assert_array_equal(data, np.arange(24).reshape(4, 6))
