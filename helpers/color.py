@@ -45,6 +45,8 @@ import numpy as np
 import matplotlib.pyplot as plt
 from astropy.stats import sigma_clipped_stats
 
+from .io import check_can_write
+
 __all__ = ["linear_stretch", "log_stretch", "asinh_stretch", "band_limits", "stack_bands",
            "lupton_stretch", "rgb_composite", "composite_from_limits", "to_uint8", "save_png"]
 
@@ -542,14 +544,13 @@ def save_png(rgb, path, overwrite=False):
     >>> save_png(rgb, folder / "out" / "test.png")
     Traceback (most recent call last):
     ...
-    FileExistsError: ... already exists; pass overwrite=True to replace it
+    FileExistsError: ... already exists and was not changed. Write to another name, or pass overwrite=True to replace it.
     >>> import shutil; shutil.rmtree(folder)
     """
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"save_png writes PNG files: give a file name ending in .png (got {path.name!r})")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
+    check_can_write(path, overwrite)   # never beside raw frames, never over a read-only file
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"a composite has shape (ny, nx, 3); got {rgb.shape}")

@@ -104,13 +104,37 @@ def has_truth(folder):
 
 
 def derived_folder(folder=None):
-    """The folder for derived files (master frames, aligned frames, pictures), made if missing.
+    """The folder for files derived from a folder of frames (masters, aligned frames, tables), made if missing.
 
-    It sits beside the raw data folder, so raw frames are never written over:
-    ``data/synthetic`` -> ``data/derived``.
+    It is never the folder of frames itself nor inside it, so raw frames are never written over or beside:
+
+    - for a synthetic set it sits beside it: ``data/synthetic`` -> ``data/derived``;
+    - for any other folder (your own frames, a camera of the zoo) it is a folder of the handbook's own,
+      ``data/derived/<folder name>-<8 hex digits of its full path>``, so your folder, and the folder
+      that holds it, are never written to (they may be read-only, or shared with others).
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        The folder of raw frames; by default the synthetic set's.
+
+    Examples
+    --------
+    >>> from helpers import data
+    >>> data.derived_folder(data.ensure()).name
+    'derived'
     """
-    folder = Path(folder) if folder is not None else default_folder()
-    out = folder.parent / "derived"
+    folder = (Path(folder) if folder is not None else default_folder()).expanduser().resolve()
+    if (folder / MANIFEST).is_file() or folder == default_folder().resolve():
+        out = folder.parent / "derived"
+        if out == folder:   # a synthetic set in a folder that happens to be called 'derived'
+            out = folder.parent / f"{folder.name}-derived"
+    else:
+        tag = hashlib.sha256(str(folder).encode()).hexdigest()[:8]
+        out = HANDBOOK_ROOT / "data" / "derived" / f"{folder.name or 'frames'}-{tag}"
+    if out == folder or folder in out.parents:
+        raise RuntimeError(f"the derived folder {out} would lie inside the folder of frames {folder}; "
+                           "this should not happen: please report it.")
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -235,6 +259,76 @@ def _region_files(folder, stars, plan_by_name, galaxy, rng, size):
     return in_reg
 
 
+def _own_files(folder):
+    """The files a handbook-made data set in ``folder`` may replace: those its MANIFEST.json lists, else None."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or "generator" not in manifest or not isinstance(manifest.get("files"), dict):
+        return None
+    return set(manifest["files"]) | {MANIFEST}
+
+
+def check_set_folder(folder, names, what="the synthetic set"):
+    """Refuse to write a generated data set into a folder that holds anything but an earlier set of our own.
+
+    A data set may be written into a missing or empty folder, or into one that holds our own MANIFEST.json;
+    then only the files that manifest lists may be replaced (anything else in the folder is left alone).
+    Everything else is refused, so that your own frames are never overwritten.
+
+    Parameters
+    ----------
+    folder : Path
+        Where the set is to be written.
+    names : iterable of str
+        The files (relative paths) the set will write.
+    what : str
+        What is being made, for the message.
+
+    Raises
+    ------
+    FileExistsError
+        The folder holds files that are not ours, or files we would write over that our manifest does not list.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is a file; {what} needs a folder.")
+    present = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    if not present:
+        return
+    own = _own_files(folder)
+    if own is None:
+        frames = [n for n in present if n.lower().endswith((".fits", ".fit", ".fts", ".gz", ".bz2", ".fz"))]
+        what_is_there = f"FITS files that the handbook did not make (e.g. {frames[0]})" if frames else \
+            f"files that the handbook did not make (e.g. {present[0]})"
+        raise FileExistsError(
+            f"{folder} holds {what_is_there}, so {what} was not written there: the handbook never writes into a "
+            f"folder of your own frames. To run the chapters on your frames, set {FRAMES_VARIABLE}={folder} "
+            "before starting JupyterLab (or write folder = Path(...) in a chapter's first cell); to make "
+            f"{what}, choose a new or empty folder (unset CCD_HANDBOOK_DATA if it points here).")
+    foreign = [n for n in names if (folder / n).exists() and n not in own]
+    if foreign:
+        raise FileExistsError(
+            f"{folder} holds {foreign[0]}, which {what} would write over but which its MANIFEST.json does not "
+            f"list as its own ({len(foreign)} such file(s)); nothing was written. Move your file elsewhere, or "
+            "choose another folder.")
+
+
+def _planned_names(plan):
+    """Every file (relative path) that :func:`synthesize` writes for this plan, the truth included."""
+    names = [p["name"] + ".fits" for p in plan] + ["ds9.reg", "m51/annulus.reg"]
+    truth_names = ["truth.json", "stars.ecsv", "bias.fits", "dark-current.fits", "flat-v.fits", "flat-b.fits"]
+    truth_names += [f"m51-{band}-combined-model.fits" for band in "bvr"]
+    return names + [f"truth/{n}" for n in truth_names]
+
+
+def _write_manifest(folder, manifest):
+    (Path(folder) / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
 def synthesize(folder, seed=DEFAULT_SEED, size=1024, n_stars=1800, overwrite=False, camera=None):
     """Make a synthetic data set with known ground truth.
 
@@ -270,7 +364,8 @@ def synthesize(folder, seed=DEFAULT_SEED, size=1024, n_stars=1800, overwrite=Fal
     folder = Path(folder)
     camera = camera or obs.Camera()
     plan = _plan(seed, size)
-    names = [p["name"] + ".fits" for p in plan] + ["ds9.reg", "m51/annulus.reg"]
+    names = _planned_names(plan)
+    check_set_folder(folder, names)
     existing = [n for n in names if (folder / n).exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{folder} already holds {existing[0]} (and {len(existing) - 1} more files of the "
@@ -279,7 +374,11 @@ def synthesize(folder, seed=DEFAULT_SEED, size=1024, n_stars=1800, overwrite=Fal
     truth_dir = folder / "truth"
     truth_dir.mkdir(exist_ok=True)
     (folder / "m51").mkdir(exist_ok=True)
-    (folder / MANIFEST).unlink(missing_ok=True)
+    # Claim the files first: if the run is interrupted, the set is incomplete (not current) but still ours.
+    claimed = {"generator_version": GENERATOR_VERSION, "generator": generator_fingerprint(), "complete": False,
+               "seed": seed, "size": size, "n_stars": n_stars,
+               "files": dict.fromkeys(sorted(set(names) | (_own_files(folder) or set()) - {MANIFEST}))}
+    _write_manifest(folder, claimed)
 
     scene = obs.frame_rng(seed, "scene")
     bias = obs.make_bias(scene, size, camera)
@@ -338,10 +437,10 @@ def synthesize(folder, seed=DEFAULT_SEED, size=1024, n_stars=1800, overwrite=Fal
                                         size)
     _write_truth(truth_dir, seed, size, camera, plan, stars, bias, dark, flats, galaxy_params)
     files = {n: _sha256(folder / n) for n in names}
-    files.update({f"truth/{p.name}": _sha256(p) for p in sorted(truth_dir.iterdir())})
-    manifest = {"generator_version": GENERATOR_VERSION, "generator": generator_fingerprint(), "seed": seed, "size": size, "n_stars": n_stars,
-                "numpy": np.__version__, "seconds": round(time.perf_counter() - started, 2), "files": files}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    manifest = {"generator_version": GENERATOR_VERSION, "generator": generator_fingerprint(), "seed": seed,
+                "size": size, "n_stars": n_stars, "numpy": np.__version__,
+                "seconds": round(time.perf_counter() - started, 2), "files": files}
+    _write_manifest(folder, manifest)
     return folder
 
 
@@ -420,7 +519,7 @@ def is_current(folder):
         return False
     for name, digest in manifest.get("files", {}).items():
         path = folder / name
-        if not path.is_file() or _sha256(path) != digest:
+        if digest is None or not path.is_file() or _sha256(path) != digest:
             return False
     return True
 
@@ -430,7 +529,9 @@ def ensure(folder=None):
 
     A set is stale when it was made by another version of the generator (its code changed) or one of its
     files was changed.
-    Only the set's own files are (re)written; anything else in the folder is left alone.
+    Only the set's own files (those its MANIFEST.json lists) are (re)written; anything else in the folder is
+    left alone. A folder that holds other files and no manifest, such as a folder of your own frames, is
+    refused with a FileExistsError that says how to point the chapters at it instead.
 
     Parameters
     ----------

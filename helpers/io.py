@@ -11,6 +11,7 @@ Every function here speaks the handbook's conventions:
 The FITS work itself is done by :mod:`astropy.io.fits`; this module only adds
 the checks and the clear error messages a student needs.
 """
+import json
 import math
 import os
 import re
@@ -23,7 +24,8 @@ from astropy.io import fits
 from astropy.table import Table
 
 __all__ = ["read_frame", "read_stack", "write_frame", "read_regions", "collect", "select",
-           "frame_kind"]
+           "frame_kind", "filter_name", "exposure_time", "is_fits_name", "raw_folder_reason", "check_can_write",
+           "UnreadableFrameError", "HeaderRepairWarning"]
 
 HOW_TO_GET_DATA = (
     "To make the handbook's synthetic frames run `helpers.data.ensure()` (it returns their folder). "
@@ -46,44 +48,168 @@ def _not_found(path, what="file"):
 # Warnings astropy gives for header cards that break the FITS rules in a harmless way
 # (for example ESO's old ``ESO-LOG`` cards). ``verify('silentfix')`` deals with them.
 _HARMLESS_CARD_WARNINGS = ("non-standard convention", "is not FITS standard")
+# A warning astropy gives when it has repaired a header itself: reported as a repair.
+_REPAIRED_BY_ASTROPY = {"non-ASCII characters": "non-ASCII characters in the header (replaced by '?')"}
 
 
-def _read_fits(path, hdu=None, header_only=False):
-    """Open one FITS file quietly and return ``(data, header)`` of its image HDU.
+class UnreadableFrameError(OSError):
+    """A file that cannot be read as a FITS image; ``reason`` says why in a few words (no path)."""
 
-    ``data`` is a float64 copy (``None`` when ``header_only``); ``header`` is a copy of the
-    header as stored in the file. Harmless header-card warnings are silenced; a damaged or
-    truncated file raises OSError; any other warning is passed on.
+    def __init__(self, message, reason):
+        super().__init__(message)
+        self.reason = reason
+
+
+class HeaderRepairWarning(UserWarning):
+    """A header card broke the FITS standard and was repaired on reading (the message names it)."""
+
+
+# Files whose repaired header cards were already reported (by collect's table or a warning): said once.
+_REPORTED_REPAIRS = set()
+
+
+def _repair_header(header):
+    """Repair cards astropy cannot parse (``EXPTIME = 60,0``) in place; return one text per repaired card.
+
+    astropy's ``verify('silentfix')`` keeps such a value as text; the texts say which card it was.
+    """
+    broken = []
+    for card in header.cards:
+        try:
+            card.value
+        except (fits.VerifyError, ValueError):
+            broken.append(card)
+    for card in header.cards:
+        card.verify("silentfix")
+    return [f"{card.keyword} = {str(card.value).strip()} (an unparsable value, now kept as text)"
+            for card in broken]
+
+
+def _first_bytes(path, n=2880):
+    """The first bytes of a file, decompressed if it is gzip or bzip2 (for telling what it is)."""
+    import bz2
+    import gzip
+    with open(path, "rb") as f:
+        head = f.read(4)
+    opener = gzip.open if head[:2] == b"\x1f\x8b" else bz2.open if head[:3] == b"BZh" else open
+    try:
+        with opener(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def _broken_card(head):
+    """The first card of a primary header (raw bytes) that breaks the FITS standard, as text; '' if none."""
+    for start in range(0, len(head) - 79, 80):
+        raw = head[start:start + 80]
+        if raw.startswith(b"END") and not raw[3:8].strip(b" ="):
+            return ""
+        text = raw.decode("ascii", errors="replace").rstrip()
+        if any(b < 32 or b > 126 for b in raw):
+            return f"{text[:30].strip()}... (characters that are not printable ASCII)"
+        try:
+            card = fits.Card.fromstring(raw.decode("ascii"))
+            value = card.value
+        except (ValueError, fits.VerifyError):
+            continue   # repairable: verify('silentfix') keeps it as text
+        if re.fullmatch(r"BITPIX|NAXIS\d*", card.keyword) and not isinstance(value, int):
+            return f"{text} (must be a whole number)"
+    return ""
+
+
+def _unreadable(path, err=None):
+    """An UnreadableFrameError whose reason tells corruption from other causes."""
+    head = b""
+    if isinstance(err, PermissionError) or not os.access(path, os.R_OK):
+        reason = "no permission to read it"
+        advice = f"ask its owner, or give yourself read permission (chmod u+r '{path}')"
+    elif path.stat().st_size == 0:
+        reason, advice = "the file is empty", "copy it again from where it came from"
+    elif not (head := _first_bytes(path, 80 * 360)).startswith(b"SIMPLE"):
+        reason = "not a FITS file (it does not start with 'SIMPLE  =')"
+        advice = "move it out of the folder of frames if it is not an image"
+    elif card := _broken_card(head):
+        reason = f"a header card breaks the FITS standard beyond repair: {card}"
+        advice = ("fix that card with a FITS header editor (e.g. astropy's fitsheader, or DS9), working on a "
+                  "copy; the pixels may be fine")
+    else:
+        reason = "truncated or damaged"
+        advice = "copy it again from where it came from"
+    detail = f" ({type(err).__name__}: {err})" if err is not None else ""
+    return UnreadableFrameError(f"could not read {path} as a FITS image: {reason}. What to do: {advice}.{detail}",
+                                reason)
+
+
+def _to_float(hdu):
+    """The HDU's pixels as float64 in physical units (BZERO + BSCALE x stored), BLANK pixels as NaN.
+
+    The HDU must have been opened with ``do_not_scale_image_data=True``, so that ``hdu.data`` holds the
+    stored numbers: the scaling is then done here in float64 (astropy would use float32 for BSCALE != 1)
+    and the pixels stored as BLANK (dead or missing pixels) are known exactly.
+    """
+    stored = np.asarray(hdu.data)
+    data = stored.astype(np.float64)
+    if stored.dtype.kind in "iu":
+        bscale, bzero = hdu.header.get("BSCALE", 1.0), hdu.header.get("BZERO", 0.0)
+        if bscale != 1:
+            data *= bscale
+        if bzero != 0:
+            data += bzero
+        blank = hdu.header.get("BLANK")
+        if isinstance(blank, (int, np.integer)):
+            data[stored == blank] = np.nan
+    return data
+
+
+def _read_fits(path, hdu=None, header_only=False, report_repairs=True):
+    """Open one FITS file quietly and return ``(data, header, repaired)`` of its image HDU.
+
+    ``data`` is a float64 array in physical units with BLANK pixels as NaN (``None`` when
+    ``header_only``); ``header`` is a copy of the header as stored in the file, with unparsable cards
+    repaired and a HISTORY card for each; ``repaired`` lists the repaired cards. Harmless header-card
+    warnings are silenced; a file that cannot be read raises UnreadableFrameError (an OSError) that
+    says why; any other warning is passed on. Repairs are reported by a HeaderRepairWarning once per
+    file, unless ``report_repairs`` is False.
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise _not_found(path)
-    damaged = (f"could not read {path} as a FITS image. The file may be truncated or damaged: "
-               "copy it again from where it came from.")
     data = header = None
+    repaired = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with fits.open(path) as hdul:
+            with fits.open(path, do_not_scale_image_data=True) as hdul:
                 shapes = [h.shape if h.is_image else "table" for h in hdul]
                 chosen = _choose_hdu(hdul, hdu)
                 if chosen is not None:
-                    chosen.verify("silentfix")  # quietly repair non-standard header cards
-                    header = chosen.header.copy()  # as stored, before astropy scales the data
+                    header = chosen.header.copy()  # as stored
+                    repaired = _repair_header(header)
                     if not header_only:
-                        data = np.array(chosen.data, dtype=np.float64)
+                        data = _to_float(chosen)
         except (OSError, TypeError, ValueError, fits.VerifyError) as err:  # what astropy raises
-            raise OSError(f"{damaged} ({type(err).__name__}: {err})") from err
+            raise _unreadable(path, err) from err
     for w in caught:
         text = str(w.message)
         if "may have been truncated" in text:
-            raise OSError(f"{damaged} ({text})")
-        if not any(fragment in text for fragment in _HARMLESS_CARD_WARNINGS):
+            raise _unreadable(path, OSError(text))
+        repairs = [said for fragment, said in _REPAIRED_BY_ASTROPY.items() if fragment in text]
+        if repairs:
+            repaired.extend(r for r in repairs if r not in repaired)
+        elif not any(fragment in text for fragment in _HARMLESS_CARD_WARNINGS):
             warnings.warn(w.message, stacklevel=3)  # a real problem: let the user see it
     if header is None:
         which = "any HDU" if hdu is None else f"HDU {hdu!r}"
         raise ValueError(f"{path} has no 2-D image in {which}; its HDUs have shapes {shapes}.")
-    return data, header
+    for text in repaired:
+        header.add_history(f"read_frame repaired a header card: {text}")
+    key = str(path.resolve())
+    if repaired and report_repairs and key not in _REPORTED_REPAIRS:
+        _REPORTED_REPAIRS.add(key)
+        warnings.warn(f"{path.name}: header card(s) broke the FITS standard and were repaired: "
+                      f"{'; '.join(repaired)}.", HeaderRepairWarning, stacklevel=3)
+    return data, header, repaired
 
 
 def _choose_hdu(hdul, hdu):
@@ -114,9 +240,10 @@ def read_frame(path, hdu=None):
     Returns
     -------
     data : numpy.ndarray
-        2-D float64 array indexed ``[y, x]``, in physical units: astropy has already
-        applied BZERO and BSCALE, so a uint16 camera frame stored with
-        ``BZERO = 32768`` comes back with its real counts (0 ... 65535).
+        2-D float64 array indexed ``[y, x]``, in physical units ``BZERO + BSCALE x stored``,
+        so a uint16 camera frame stored with ``BZERO = 32768`` comes back with its real
+        counts (0 ... 65535). Pixels stored as the header's BLANK value (dead or missing
+        pixels) are NaN.
     header : astropy.io.fits.Header
         A copy of the header as stored in the file. Its BITPIX, BZERO and BSCALE
         describe the file on disk, not the float64 array.
@@ -126,16 +253,25 @@ def read_frame(path, hdu=None):
     FileNotFoundError
         The file (or its folder) does not exist; the message says how to make the
         synthetic frames.
-    OSError
-        The file is not a readable FITS file, e.g. truncated.
+    UnreadableFrameError
+        (an OSError) The file cannot be read; the message says why and what to do:
+        no permission to read it, empty, not a FITS file, truncated or damaged, or a
+        header card that breaks the standard beyond repair.
     ValueError
         The file holds no 2-D image.
 
+    Warns
+    -----
+    HeaderRepairWarning
+        A header card astropy cannot parse (``EXPTIME = 60,0``) was repaired: its value is
+        kept as text, and a HISTORY card in the returned header says so. Said once per file.
+
     Notes
     -----
-    Some real headers contain cards that break the FITS rules (for example
-    ``ESO-LOG`` cards). They are repaired quietly with
-    ``verify('silentfix')``, so reading them prints no warnings.
+    Compressed files are read as they are: ``.fits.gz``, ``.fits.bz2`` and tile-compressed
+    ``.fits.fz`` (whose image sits in the first extension). Cards that bend the FITS rules
+    harmlessly (for example ``ESO-LOG`` cards) are repaired quietly with
+    ``verify('silentfix')``.
 
     Examples
     --------
@@ -145,7 +281,8 @@ def read_frame(path, hdu=None):
     >>> y, x = 10, 20
     >>> value = data[y, x]   # row first, then column                # doctest: +SKIP
     """
-    return _read_fits(path, hdu=hdu)
+    data, header, _ = _read_fits(path, hdu=hdu)
+    return data, header
 
 
 def read_stack(paths):
@@ -202,6 +339,74 @@ _STRUCTURE_KEYWORDS = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUN
                        "BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM")
 
 
+# Folders whose frames collect() listed in this session: raw data, never written into.
+_RAW_FOLDERS = set()
+
+
+def _is_data_set_folder(folder):
+    """True if ``folder`` holds the MANIFEST.json of a data set the handbook made (its raw frames)."""
+    try:
+        manifest = json.loads((folder / "MANIFEST.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "generator" in manifest and "files" in manifest
+
+
+def raw_folder_reason(folder):
+    """Why ``folder`` holds raw frames that the handbook must never write beside, or '' if it does not.
+
+    A folder is raw when :func:`collect` listed its frames in this session, or when it (or its parent,
+    for ``m51/``) holds the MANIFEST.json of a data set the handbook made.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> raw_folder_reason(tempfile.mkdtemp())
+    ''
+    """
+    folder = Path(folder).expanduser().resolve()
+    if folder in _RAW_FOLDERS:
+        return "collect() read raw frames from this folder"
+    for place in (folder, folder.parent):
+        if _is_data_set_folder(place):
+            return f"it belongs to a data set of raw frames ({place / 'MANIFEST.json'})"
+    return ""
+
+
+def _is_read_only(path):
+    """No write permission in the file's mode bits (checked explicitly: root could write anyway)."""
+    return not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK)
+
+
+def check_can_write(path, overwrite=False):
+    """Raise unless the handbook may write ``path``; return it as a Path. Every writer calls this first.
+
+    Refused: a file in a folder of raw frames (:func:`raw_folder_reason`), an existing file without
+    ``overwrite=True``, and a read-only file even with it (its permission bits are checked, so this
+    holds when running as root, who could write anyway).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> check_can_write(Path(tempfile.mkdtemp()) / "new.fits").name
+    'new.fits'
+    """
+    path = Path(path).expanduser()
+    raw = raw_folder_reason(path.parent)
+    if raw:
+        raise PermissionError(f"{path} was not written: {path.parent} is a folder of raw frames ({raw}), and "
+                              "derived files never go beside raw frames. Write into "
+                              "helpers.data.derived_folder(folder) instead.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists and was not changed. Write to another name, "
+                              "or pass overwrite=True to replace it.")
+    if path.exists() and _is_read_only(path):
+        raise PermissionError(f"{path} is read-only and was not replaced, even with overwrite=True: a read-only "
+                              "file is somebody's data to keep. Write to another name.")
+    return path
+
+
 def write_frame(path, data, header=None, history=None, overwrite=False):
     """Write a 2-D image to a FITS file, keeping a header and adding HISTORY.
 
@@ -230,6 +435,10 @@ def write_frame(path, data, header=None, history=None, overwrite=False):
     ------
     FileExistsError
         The file exists and ``overwrite`` is False.
+    PermissionError
+        The file is read-only (it is never replaced, even with ``overwrite=True``), the
+        folder is a folder of raw frames (see :func:`raw_folder_reason`: derived files
+        never go beside raw frames), or the folder cannot be written.
     ValueError
         ``data`` is not 2-D.
 
@@ -237,6 +446,7 @@ def write_frame(path, data, header=None, history=None, overwrite=False):
     -----
     The frame is first written to a temporary file in the same folder, which is then
     renamed to ``path``. If anything fails half-way, an existing file is left intact.
+    Header cards that astropy cannot parse are repaired on the way out (HISTORY says which).
 
     Examples
     --------
@@ -245,10 +455,7 @@ def write_frame(path, data, header=None, history=None, overwrite=False):
     ...             header, history="bias subtracted (master bias = 1000 ADU)")
     PosixPath('data/derived/m13-v-1-calibrated.fits')
     """
-    path = Path(path).expanduser()
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists and was not changed. Write to another name, "
-                              "or pass overwrite=True to replace it.")
+    path = check_can_write(path, overwrite)
     data = np.asarray(data)
     if data.ndim != 2:
         raise ValueError(f"write_frame writes 2-D images (ny, nx); got an array of shape {data.shape}.")
@@ -268,16 +475,22 @@ def write_frame(path, data, header=None, history=None, overwrite=False):
     naxis_n = [keyword for keyword in header if re.fullmatch(r"NAXIS\d+", keyword)]
     for keyword in list(_STRUCTURE_KEYWORDS) + naxis_n:
         header.remove(keyword, ignore_missing=True, remove_all=True)
+    for text in _repair_header(header):
+        header.add_history(f"write_frame repaired a header card: {text}")
     if isinstance(history, str):
         history = [history]
     for line in history or []:
         header.add_history(line)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fits.PrimaryHDU(data=data, header=header).writeto(temporary)
         os.replace(temporary, path)  # the rename is atomic: `path` is old or new, never half-written
+    except PermissionError as err:
+        raise PermissionError(f"{path} was not written: no permission to write in {path.parent} "
+                              f"({err.strerror}). Write into a folder of your own, for example "
+                              "helpers.data.derived_folder(folder).") from err
     finally:
         if temporary.exists():
             temporary.unlink()
@@ -409,61 +622,165 @@ def _numbers(text, where):
 # --------------------------------------------------------------------------- folders of frames
 
 FITS_EXTENSIONS = (".fits", ".fit", ".fts")
-KINDS = ("bias", "dark", "flat", "science", "unknown")
+COMPRESSED_EXTENSIONS = (".gz", ".bz2", ".fz")
+KINDS = ("bias", "dark", "flat", "science", "unknown", "unreadable")
 
-# IMAGETYP values, written in lower case without spaces, underscores or hyphens.
+# Frame-type values, written in lower case without spaces, underscores, hyphens or commas.
 _IMAGETYP_KINDS = {
-    "biasframe": "bias", "bias": "bias", "zero": "bias",
+    "biasframe": "bias", "bias": "bias", "zero": "bias", "zeroframe": "bias",
     "darkframe": "dark", "dark": "dark",
     "flatfield": "flat", "flat": "flat", "skyflat": "flat", "domeflat": "flat",
-    "twilightflat": "flat",
-    "lightframe": "science", "light": "science", "object": "science", "science": "science",
+    "twilightflat": "flat", "twilight": "flat", "flatframe": "flat", "flatsky": "flat", "flatdome": "flat",
+    "flatlamp": "flat", "lampflat": "flat", "flattwilight": "flat",
+    "lightframe": "science", "light": "science", "object": "science", "science": "science", "sci": "science",
+    "std": "science", "standard": "science",
 }
-_FILTER_KEYWORDS = ("FILTER", "FILTER1", "FILTNAME", "FILT", "INSFLNAM", "HIERARCH ESO INS FILT1 NAME")
-_EXPTIME_KEYWORDS = ("EXPTIME", "EXPOSURE", "ITIME")
+#: Keywords that may say what kind of frame it is, in the order they are tried.
+TYPE_KEYWORDS = ("IMAGETYP", "OBSTYPE", "DATA-TYP", "HIERARCH ESO DPR TYPE", "FRAMETYP", "IMGTYPE",
+                 "HIERARCH ESO GEN EXPO TYPE")
+#: Keywords that may name the filter, in the order they are tried.
+FILTER_KEYWORDS = ("FILTER", "FILTERS", "FILTER1", "FILTER2", "FILTNAME", "FILT", "INSFLNAM",
+                   "HIERARCH ESO INS FILT1 NAME", "HIERARCH ESO INS FILT2 NAME", "HIERARCH ESO INS FILT NAME")
+#: Keywords that may hold the exposure time in seconds, in the order they are tried.
+EXPTIME_KEYWORDS = ("EXPTIME", "EXPOSURE", "ITIME")
+# A filter wheel position that holds no filter: skipped when another wheel holds one.
+_NO_FILTER = {"clear", "open", "empty", "none", "air", "nofilter", "free", "blank", ""}
 
 
 def frame_kind(imagetyp):
-    """Classify an IMAGETYP header value as 'bias', 'dark', 'flat', 'science' or 'unknown'.
+    """Classify a frame-type header value as 'bias', 'dark', 'flat', 'science' or 'unknown'.
 
-    Case, spaces, underscores and hyphens are ignored.
+    Case, spaces, underscores, hyphens and commas are ignored ('FLAT,SKY' is a sky flat).
 
     Examples
     --------
     >>> frame_kind("Flat Field"), frame_kind("ZERO"), frame_kind("light_frame"), frame_kind("focus")
     ('flat', 'bias', 'science', 'unknown')
+    >>> frame_kind("FLAT,SKY"), frame_kind("twilight"), frame_kind("STD")
+    ('flat', 'flat', 'science')
     """
-    key = re.sub(r"[\s_\-]+", "", str(imagetyp)).lower()
+    key = re.sub(r"[\s_\-,.]+", "", str(imagetyp)).lower()
     return _IMAGETYP_KINDS.get(key, "unknown")
 
 
-def _first_value(header, keywords):
-    """The value of the first keyword present with a non-blank value, else None."""
-    for keyword in keywords:
-        value = header.get(keyword)
-        if value is not None and str(value).strip() != "":
-            return value
-    return None
+def _value(header, keyword):
+    """A header value as stripped text, '' when the keyword is missing or blank."""
+    value = header.get(keyword)
+    return "" if value is None else str(value).strip()
+
+
+def _frame_type(header):
+    """(keyword, value) of the first frame-type keyword present, else ('', '')."""
+    for keyword in TYPE_KEYWORDS:
+        if _value(header, keyword):
+            return keyword, _value(header, keyword)
+    return "", ""
+
+
+def filter_name(header):
+    """The filter named in a header, or '' when none is.
+
+    The keywords of :data:`FILTER_KEYWORDS` are read in turn; a wheel position that holds no filter
+    ('Clear', 'Open', 'Empty' ...) is passed over when another keyword names a real filter, so
+    ``FILTER1 = 'Clear'`` with ``FILTER2 = 'V'`` gives 'V'; two real filters are joined with '+'.
+
+    Examples
+    --------
+    >>> filter_name({"FILTER1": "Clear", "FILTER2": "V"}), filter_name({"FILTER": "r (530-700)"})
+    ('V', 'r (530-700)')
+    >>> filter_name({"HIERARCH ESO INS FILT1 NAME": "V_Bess"}), filter_name({"FILTER": "Clear"}), filter_name({})
+    ('V_Bess', 'Clear', '')
+    """
+    names = []
+    for keyword in FILTER_KEYWORDS:
+        value = _value(header, keyword)
+        if value and value not in names:
+            names.append(value)
+        if keyword == "FILTER2" and names:   # FILTER (or FILTERS) and the two wheels are one answer
+            break
+    real = [n for n in names if re.sub(r"[\s_\-]+", "", n).lower() not in _NO_FILTER]
+    if real:
+        return "+".join(real) if len(real) <= 2 else real[0]
+    return names[0] if names else ""
+
+
+def exposure_time(header):
+    """The exposure time (s) from EXPTIME, EXPOSURE or ITIME, or NaN when there is none.
+
+    A value written as text is read when it is a plain number, with a decimal comma or a unit
+    ('60,0', '60 s'); anything else, a negative time included, gives NaN.
+
+    Examples
+    --------
+    >>> exposure_time({"EXPOSURE": 30.0}), exposure_time({"EXPTIME": "60,0"}), exposure_time({})
+    (30.0, 60.0, nan)
+    """
+    for keyword in EXPTIME_KEYWORDS:
+        text = _value(header, keyword)
+        if not text:
+            continue
+        match = re.fullmatch(r"([+-]?\d+(?:[.,]\d*)?(?:[eE][+-]?\d+)?)\s*(s|sec|seconds?)?", text, re.IGNORECASE)
+        if match:
+            value = float(match.group(1).replace(",", "."))
+            return value if value >= 0 else math.nan
+        return math.nan
+    return math.nan
+
+
+def is_fits_name(name):
+    """True for names ending in .fits, .fit or .fts, perhaps followed by .gz, .bz2 or .fz (any case).
+
+    Examples
+    --------
+    >>> [is_fits_name(n) for n in ("a.fits", "b.FIT.gz", "c.fits.fz", "d.fts.bz2", "e.txt", "f.gz")]
+    [True, True, True, True, False, False]
+    """
+    name = name.lower()
+    for compressed in ("",) + COMPRESSED_EXTENSIONS:
+        if name.endswith(compressed) and name[:len(name) - len(compressed)].endswith(FITS_EXTENSIONS):
+            return True
+    return False
+
+
+def _problem(kind, filter_name, exptime, type_keyword, imagetyp):
+    """Why a frame cannot be used in a reduction, in one sentence; '' when it can."""
+    if kind == "unknown":
+        if not type_keyword:
+            return ("no frame-type keyword (looked for " + ", ".join(TYPE_KEYWORDS[:4]) + "); "
+                    "it cannot be sorted into bias, dark, flat or science")
+        return f"{type_keyword} = {imagetyp!r} is not a bias, dark, flat or science frame"
+    if kind != "bias" and not math.isfinite(exptime):
+        return "no exposure time (looked for " + ", ".join(EXPTIME_KEYWORDS) + ")"
+    if kind in ("flat", "science") and not filter_name:
+        return "no filter (looked for " + ", ".join(k.replace("HIERARCH ", "") for k in FILTER_KEYWORDS[:7]) + \
+            ", ESO INS FILT1 NAME)"
+    return ""
 
 
 def collect(folder):
     """List the FITS frames in a folder with their type, filter, exposure time and size.
 
-    Only the headers are read, so this is fast. Files ending in .fits, .fit or .fts
-    (any case) are listed, sorted by name; sub-folders and hidden files are skipped.
+    Only the headers are read, so this is fast. Files ending in .fits, .fit or .fts, perhaps
+    compressed (.gz, .bz2, .fz), any case, are listed, sorted by name; sub-folders and hidden
+    files are skipped. One bad file never stops the listing: it gets a row that says why it
+    cannot be used, and the rest goes on.
 
     Parameters
     ----------
     folder : str or pathlib.Path
-        The folder of frames.
+        The folder of frames. It is only read, and it is remembered as a folder of raw frames:
+        :func:`write_frame` refuses to write into it.
 
     Returns
     -------
     astropy.table.Table
-        One row per file with columns ``path``, ``name``, ``kind`` ('bias', 'dark',
-        'flat', 'science' or 'unknown', from IMAGETYP), ``filter`` ('' if none),
-        ``exptime`` (seconds, NaN if none), ``ny``, ``nx`` and ``imagetyp`` (the raw
-        header value, so you can see why a frame is 'unknown').
+        One row per file with columns ``path``, ``name``, ``kind`` ('bias', 'dark', 'flat',
+        'science', 'unknown', or 'unreadable' for a file that cannot be read), ``filter``
+        ('' if none), ``exptime`` (seconds; NaN if none; 0 for a bias without one), ``ny``,
+        ``nx`` (0 if unreadable), ``imagetyp`` (the raw frame-type value, so you can see why a
+        frame is 'unknown'), ``problem`` ('' for a usable frame, else why it cannot be used:
+        unreadable, unknown type, no exposure time, no filter) and ``note`` (what was done to
+        read it, e.g. a repaired header card). :func:`select` never returns a frame with a problem.
 
     Raises
     ------
@@ -474,13 +791,15 @@ def collect(folder):
 
     Notes
     -----
-    The filter is read from FILTER, else FILTER1, FILTNAME, FILT, INSFLNAM or
-    ``HIERARCH ESO INS FILT1 NAME``; the exposure time from EXPTIME, else EXPOSURE or ITIME.
+    The frame type is read from the first of IMAGETYP, OBSTYPE, DATA-TYP, ``HIERARCH ESO DPR
+    TYPE`` ... (:data:`TYPE_KEYWORDS`) that is present, the filter with :func:`filter_name`, the
+    exposure time with :func:`exposure_time`.
 
     Examples
     --------
     >>> frames = collect("data/synthetic")                                    # doctest: +SKIP
     >>> frames["name", "kind", "filter", "exptime"][:3]                       # doctest: +SKIP
+    >>> frames[frames["problem"] != ""]          # the files that cannot be used, and why  # doctest: +SKIP
     >>> flats_v = select(frames, kind="flat", filter="V")                     # doctest: +SKIP
     """
     folder = Path(folder).expanduser()
@@ -490,27 +809,33 @@ def collect(folder):
         raise NotADirectoryError(f"{folder} is a file, not a folder: pass the folder that holds "
                                  "the frames (use read_frame for one file).")
     paths = sorted((p for p in folder.iterdir()
-                    if p.is_file() and p.suffix.lower() in FITS_EXTENSIONS
-                    and not p.name.startswith(".")),
+                    if is_fits_name(p.name) and not p.name.startswith(".") and p.is_file()),
                    key=lambda p: p.name)
     if not paths:
         raise ValueError(f"no FITS files in {folder}: looked for names ending in "
-                         f"{', '.join(FITS_EXTENSIONS)} (any case), not in sub-folders.")
+                         f"{', '.join(FITS_EXTENSIONS)} (any case, perhaps followed by "
+                         f"{', '.join(COMPRESSED_EXTENSIONS)}), not in sub-folders.")
+    _RAW_FOLDERS.add(folder.resolve())
     rows = []
     for path in paths:
-        _, header = _read_fits(path, header_only=True)
-        imagetyp = str(header.get("IMAGETYP", "")).strip()
-        filter_name = _first_value(header, _FILTER_KEYWORDS)
-        exptime = _first_value(header, _EXPTIME_KEYWORDS)
         try:
-            exptime = float(exptime)
-        except (TypeError, ValueError):
-            exptime = math.nan
-        rows.append((str(path), path.name, frame_kind(imagetyp),
-                     "" if filter_name is None else str(filter_name).strip(),
-                     exptime, header["NAXIS2"], header["NAXIS1"], imagetyp))
-    return Table(rows=rows, names=("path", "name", "kind", "filter", "exptime", "ny", "nx", "imagetyp"),
-                 dtype=(str, str, str, str, float, int, int, str))
+            _, header, repaired = _read_fits(path, header_only=True, report_repairs=False)
+        except (OSError, ValueError) as err:
+            reason = getattr(err, "reason", None) or str(err).replace(str(path), path.name)
+            rows.append((str(path), path.name, "unreadable", "", math.nan, 0, 0, "", f"unreadable: {reason}", ""))
+            continue
+        _REPORTED_REPAIRS.add(str(path.resolve()))  # said here, in the table: read_frame need not warn again
+        type_keyword, imagetyp = _frame_type(header)
+        kind = frame_kind(imagetyp)
+        band, exptime = filter_name(header), exposure_time(header)
+        if kind == "bias" and not math.isfinite(exptime):
+            exptime = 0.0   # a bias has no exposure by definition
+        note = "repaired " + "; ".join(repaired) if repaired else ""
+        rows.append((str(path), path.name, kind, band, exptime, header["NAXIS2"], header["NAXIS1"], imagetyp,
+                     _problem(kind, band, exptime, type_keyword, imagetyp), note))
+    return Table(rows=rows, names=("path", "name", "kind", "filter", "exptime", "ny", "nx", "imagetyp", "problem",
+                                   "note"),
+                 dtype=(str, str, str, str, float, int, int, str, str, str))
 
 
 def select(table, kind=None, filter=None, exptime=None):
@@ -531,7 +856,8 @@ def select(table, kind=None, filter=None, exptime=None):
     -------
     list of str
         The paths of the matching frames, in table order (empty if none match).
-        Criteria left as None are not checked.
+        Criteria left as None are not checked. Frames with a ``problem`` (see :func:`collect`)
+        are never returned.
 
     Examples
     --------
@@ -542,6 +868,8 @@ def select(table, kind=None, filter=None, exptime=None):
     if kind is not None and kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
     keep = np.ones(len(table), dtype=bool)
+    if "problem" in table.colnames:
+        keep &= np.array([p == "" for p in table["problem"]], dtype=bool)
     if kind is not None:
         keep &= np.array([k == kind for k in table["kind"]], dtype=bool)
     if filter is not None:

@@ -79,20 +79,58 @@ def test_read_frame_eso_frame_without_warnings(eso):
     np.testing.assert_allclose(data, raw * bscale + bzero, rtol=1e-6)
 
 
-def test_read_frame_repairs_nonstandard_cards_silently(tmp_path):
-    path = make_fits(tmp_path / "old-camera.fits")
+def _break_cards(path, *cards):
+    """Put raw 80-character cards that break the FITS rules before END, as an old camera writes them."""
     raw = bytearray(path.read_bytes())
-    # Replace the END card by two cards that break the FITS rules, then END again.
     end = raw.index(b"END" + b" " * 77)
-    raw[end:end + 240] = (b"DATE-OBS= 2013-07-13".ljust(80) + b"FILTER  = V".ljust(80)
-                          + b"END".ljust(80))
+    block = b"".join(c.ljust(80) for c in cards) + b"END".ljust(80)
+    raw[end:end + len(block)] = block
     path.write_bytes(bytes(raw))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    return path
+
+
+def test_read_frame_repairs_unparsable_cards_and_says_which(tmp_path):
+    path = _break_cards(make_fits(tmp_path / "old-camera.fits"), b"DATE-OBS= 2013-07-13", b"FILTER  = V")
+    with pytest.warns(io.HeaderRepairWarning) as caught:
         data, header = read_frame(path)
-        assert header["DATE-OBS"] == "2013-07-13"
-        assert header["FILTER"] == "V"
+    message = str(caught[0].message)
+    assert "old-camera.fits" in message and "DATE-OBS" in message and "FILTER" in message
+    assert header["DATE-OBS"] == "2013-07-13" and header["FILTER"] == "V"
+    assert any("FILTER" in h for h in header["HISTORY"])          # a derived frame will say it too
     np.testing.assert_array_equal(data, np.arange(24).reshape(4, 6))
+    with warnings.catch_warnings():                                 # said once per file, not on every read
+        warnings.simplefilter("error")
+        read_frame(path)
+
+
+def test_a_number_astropy_cannot_parse_is_still_read_and_written(tmp_path):
+    """EXPTIME = 60,0 (a decimal comma): astropy refuses the card; collect reads 60 s, write_frame writes it."""
+    night = tmp_path / "night"
+    night.mkdir()
+    path = _break_cards(make_fits(night / "m13.fits", IMAGETYP="object", FILTER="V"),
+                        b"EXPTIME =                 60,0 / exposure")
+    with fits.open(path) as hdul:                      # plain astropy: the card cannot be read
+        with pytest.raises(fits.VerifyError):
+            hdul[0].header["EXPTIME"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # collect says it in its table, not as a warning
+        table = collect(night)
+    assert table["exptime"][0] == 60.0 and table["problem"][0] == ""
+    assert "EXPTIME" in table["note"][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # already said by collect: no warning now
+        data, header = read_frame(path)
+    out = write_frame(tmp_path / "derived" / "m13-copy.fits", data, header)   # fixed on output
+    with fits.open(out) as hdul:
+        hdul.verify("exception")                       # the written file meets the standard
+        assert any("EXPTIME" in h for h in hdul[0].header["HISTORY"])
+    # a header the user got elsewhere, still broken, is repaired on output too
+    with fits.open(path) as hdul:
+        broken = hdul[0].header.copy()
+    out2 = write_frame(tmp_path / "derived" / "m13-copy2.fits", data, broken)
+    with fits.open(out2) as hdul:
+        hdul.verify("exception")
+        assert any("write_frame repaired a header card: EXPTIME" in h for h in hdul[0].header["HISTORY"])
 
 
 def test_read_frame_plain_types(tmp_path):
@@ -201,7 +239,7 @@ def test_write_frame_eso_header_round_trip_without_warnings(tmp_path, eso):
         data, header = read_frame(eso)
         write_frame(tmp_path / "eso.fits", data, header, history="copied")
         back, new = read_frame(tmp_path / "eso.fits")
-    np.testing.assert_array_equal(back, data)
+    np.testing.assert_allclose(back, data, rtol=1e-7)   # written as float32
     eso_log = [str(c) for c in header.cards if c.keyword == "ESO-LOG"]
     assert len(eso_log) == 4 and [str(c) for c in new.cards if c.keyword == "ESO-LOG"] == eso_log
     assert list(new["HISTORY"])[-1] == "copied"
@@ -468,8 +506,11 @@ def test_collect_real_frames_without_warnings(tmp_path, saao, eso):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         table = collect(tmp_path)
-    assert list(table["kind"]) == ["science", "unknown"]  # SAAO IMAGETYP='object'; ESO has none
-    assert list(table["filter"]) == ["", ""]  # FILTERS=48 is not a filter name keyword
+    # SAAO: IMAGETYP='object'; ESO (1992): no IMAGETYP, but ESO GEN EXPO TYPE = 'SCI'
+    assert list(table["kind"]) == ["science", "science"]
+    assert list(table["filter"]) == ["48", ""]  # SAAO's FILTERS = 48 (a filter number); ESO names none we know
+    assert list(table["problem"]) == ["", "no filter (looked for FILTER, FILTERS, FILTER1, FILTER2, FILTNAME, "
+                                      "FILT, INSFLNAM, ESO INS FILT1 NAME)"]
     np.testing.assert_allclose(table["exptime"], [150.04, 1200.0])
     assert list(zip(table["ny"], table["nx"])) == [(520, 536), (256, 256)]
 
@@ -483,19 +524,123 @@ def test_select(night):
     assert names(select(table, kind="flat", exptime=3)) == ["flat-b-1.fits"]
     assert names(select(table, kind="science", exptime=60.0)) == ["m13-r.fits", "m13-u.fits", "m13-v.fits"]
     assert names(select(table, exptime=61.0)) == []
-    assert names(select(table, filter="V")) == ["flat-v-1.fits", "flat-v-2.FITS", "focus.fits", "m13-v.fits"]
-    assert names(select(table, kind="unknown")) == ["focus.fits", "mystery.fits"]
-    assert len(select(table)) == len(table)
+    assert names(select(table, filter="V")) == ["flat-v-1.fits", "flat-v-2.FITS", "m13-v.fits"]
+    assert names(select(table, kind="unknown")) == []        # unknown frames have a problem: never selected
+    assert len(select(table)) == len(table) - 2
     stack = read_stack(select(table, kind="bias"))  # the paths feed read_stack directly
     assert stack.shape == (2, 4, 6)
     with pytest.raises(ValueError, match="unknown kind 'flats'"):
         select(table, kind="flats")
 
 
-def test_collect_truncated_file_is_an_error_naming_it(night, saao):
+def test_collect_lists_bad_files_with_the_reason_and_goes_on(night, saao):
     (night / "z-cut.fits").write_bytes(saao.read_bytes()[:300000])  # header intact, data cut
-    with pytest.raises(OSError, match="z-cut.fits.*truncated"):
-        collect(night)
+    (night / "z-head.fits").write_bytes(saao.read_bytes()[:1000])    # header itself cut
+    (night / "z-notes.fits").write_text("clouds, then rain")         # not FITS at all
+    (night / "z-empty.fit").write_bytes(b"")
+    table = collect(night)
+    bad = table[table["kind"] == "unreadable"]
+    reasons = dict(zip(bad["name"], bad["problem"]))
+    assert reasons == {"z-cut.fits": "unreadable: truncated or damaged",
+                       "z-head.fits": "unreadable: truncated or damaged",
+                       "z-notes.fits": "unreadable: not a FITS file (it does not start with 'SIMPLE  =')",
+                       "z-empty.fit": "unreadable: the file is empty"}
+    assert list(bad["ny"]) == [0] * 4 and np.isnan(bad["exptime"]).all()
+    assert len(table) == 16 and len(select(table, kind="bias")) == 2     # the rest goes on
+    assert not any("z-" in os.path.basename(p) for p in select(table))
+    with pytest.raises(OSError, match="z-cut.fits.*truncated"):          # reading it still says so
+        read_frame(night / "z-cut.fits")
+
+
+def test_collect_says_why_a_frame_cannot_be_used(night):
+    table = collect(night)
+    problem = dict(zip(table["name"], table["problem"]))
+    assert problem["focus.fits"] == "IMAGETYP = 'focus' is not a bias, dark, flat or science frame"
+    assert problem["mystery.fits"].startswith("no frame-type keyword (looked for IMAGETYP, OBSTYPE")
+    assert problem["bias-1.fits"] == problem["m13-v.fits"] == ""
+
+
+def test_collect_reads_compressed_files_in_any_case(tmp_path, saao):
+    import bz2
+    import gzip
+    data, header = read_frame(saao)
+    plain = tmp_path / "plain.fits"
+    fits.PrimaryHDU(fits.getdata(saao), fits.getheader(saao)).writeto(plain)
+    night = tmp_path / "night"
+    night.mkdir()
+    (night / "a.fits.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    (night / "b.FIT.GZ").write_bytes(gzip.compress(plain.read_bytes()))
+    (night / "c.fits.bz2").write_bytes(bz2.compress(plain.read_bytes()))
+    compressed = fits.CompImageHDU(fits.getdata(saao), fits.getheader(saao), compression_type="RICE_1")
+    fits.HDUList([fits.PrimaryHDU(), compressed]).writeto(night / "d.fits.fz")
+    (night / "e.gz").write_bytes(gzip.compress(b"not a frame"))          # not a FITS name: ignored
+    table = collect(night)
+    assert list(table["name"]) == ["a.fits.gz", "b.FIT.GZ", "c.fits.bz2", "d.fits.fz"]
+    assert list(table["kind"]) == ["science"] * 4 and set(table["ny"]) == {520}
+    for path in table["path"]:
+        np.testing.assert_array_equal(read_frame(path)[0], data)
+
+
+def _header_night(tmp_path, frames):
+    night = tmp_path / "night"
+    night.mkdir()
+    for name, cards in frames.items():
+        make_fits(night / name, **cards)
+    return collect(night)
+
+
+@pytest.mark.parametrize("cards, kind, band, exptime", [
+    ({"OBSTYPE": "BIAS"}, "bias", "", 0.0),
+    ({"DATA-TYP": "OBJECT", "FILTERS": "W-J-V", "EXPTIME": 30.0}, "science", "W-J-V", 30.0),
+    ({"HIERARCH__ESO__DPR__TYPE": "FLAT,SKY", "HIERARCH__ESO__INS__FILT1__NAME": "V_Bess", "EXPTIME": 4.0},
+     "flat", "V_Bess", 4.0),
+    ({"HIERARCH__ESO__DPR__TYPE": "OBJECT", "HIERARCH__ESO__INS__FILT1__NAME": "Free",
+      "HIERARCH__ESO__INS__FILT2__NAME": "B_Bess", "EXPTIME": 4.0}, "science", "B_Bess", 4.0),
+    ({"IMAGETYP": "domeflat", "FILTER1": "Clear", "FILTER2": "R", "ITIME": 2.0}, "flat", "R", 2.0),
+    ({"IMAGETYP": "twilight", "FILTER1": "B", "FILTER2": "open", "EXPOSURE": 2.0}, "flat", "B", 2.0),
+    ({"IMAGETYP": "LIGHT", "FILTER": "r (530-700)", "EXPOSURE": "60 s"}, "science", "r (530-700)", 60.0),
+    ({"IMAGETYP": "Dark Frame", "EXPTIME": 120}, "dark", "", 120.0),
+    ({"IMAGETYP": "zero"}, "bias", "", 0.0),
+    ({"IMAGETYP": "STD", "FILTNAME": "V", "EXPTIME": 10.0}, "science", "V", 10.0),
+])
+def test_collect_reads_the_spellings_real_cameras_use(tmp_path, cards, kind, band, exptime):
+    table = _header_night(tmp_path, {"frame.fits": cards})
+    assert (table["kind"][0], table["filter"][0], table["exptime"][0]) == (kind, band, exptime)
+    assert table["problem"][0] == ""
+
+
+def test_a_frame_without_filter_or_exposure_time_is_named_not_used(tmp_path):
+    table = _header_night(tmp_path, {
+        "dark-noexp.fits": {"IMAGETYP": "DARK"},
+        "flat-nofilter.fits": {"IMAGETYP": "FLAT", "EXPTIME": 3.0},
+        "light-noexp.fits": {"IMAGETYP": "LIGHT", "FILTER": "V", "EXPTIME": "long"},
+        "light-ok.fits": {"IMAGETYP": "LIGHT", "FILTER": "V", "EXPTIME": 60.0},
+        "light-negative.fits": {"IMAGETYP": "LIGHT", "FILTER": "V", "EXPTIME": -1.0},
+    })
+    problem = dict(zip(table["name"], table["problem"]))
+    assert problem["dark-noexp.fits"] == "no exposure time (looked for EXPTIME, EXPOSURE, ITIME)"
+    assert problem["light-noexp.fits"] == problem["light-negative.fits"] == problem["dark-noexp.fits"]
+    assert problem["flat-nofilter.fits"].startswith("no filter (looked for FILTER, FILTERS, FILTER1")
+    assert problem["light-ok.fits"] == ""
+    assert [os.path.basename(p) for p in select(table)] == ["light-ok.fits"]   # never a silent NaN downstream
+
+
+def test_blank_pixels_become_nan(tmp_path):
+    """uint16 with BZERO and BLANK (astropy itself leaves them at 0 ADU), and int16 with BSCALE and BLANK."""
+    stored = np.array([[-32768, -32668], [32767, -32763]], dtype=np.int16)   # -32768 is BLANK
+    hdu = fits.PrimaryHDU(stored)
+    hdu.header["BZERO"], hdu.header["BLANK"] = 32768, -32768
+    hdu.writeto(tmp_path / "u16.fits")
+    with fits.open(tmp_path / "u16.fits") as hdul:
+        assert hdul[0].data[0, 0] == 0             # plain astropy: the dead pixel reads as 0 ADU
+    data, _ = read_frame(tmp_path / "u16.fits")
+    np.testing.assert_array_equal(data, [[np.nan, 100.0], [65535.0, 5.0]])
+
+    hdu = fits.PrimaryHDU(np.array([[-32768, 100], [3, 5]], dtype=np.int16))
+    hdu.header["BSCALE"], hdu.header["BZERO"], hdu.header["BLANK"] = 0.3, 1000.0, -32768
+    hdu.writeto(tmp_path / "i16.fits")
+    data, _ = read_frame(tmp_path / "i16.fits")
+    np.testing.assert_array_equal(data, [[np.nan, 1000.0 + 0.3 * 100], [1000.0 + 0.3 * 3, 1000.0 + 0.3 * 5]])
 
 
 def test_collect_missing_or_empty_folder(tmp_path):
@@ -508,3 +653,33 @@ def test_collect_missing_or_empty_folder(tmp_path):
     assert all(ext in str(info.value) for ext in (".fits", ".fit", ".fts"))
     with pytest.raises(NotADirectoryError):
         collect(tmp_path / "readme.txt")
+
+
+@pytest.mark.parametrize("card, said", [
+    (b"BITPIX  = 'sixteen'", "BITPIX  = 'sixteen' (must be a whole number)"),
+    (b"EXPTIME = 1.0\x00\x00", "characters that are not printable ASCII"),
+])
+def test_a_header_beyond_repair_is_not_called_truncated(tmp_path, card, said):
+    path = make_fits(tmp_path / "odd.fits", EXPTIME=1.0)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"BITPIX  =" if card.startswith(b"BITPIX") else b"EXPTIME =")
+    raw[at:at + 80] = card.ljust(80)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(io.UnreadableFrameError) as info:
+        read_frame(path)
+    message = str(info.value)
+    assert "odd.fits" in message and "breaks the FITS standard beyond repair" in message and said in message
+    assert "truncated" not in message.split("What to do")[0]
+    assert collect(tmp_path)["problem"][0].startswith("unreadable: a header card breaks the FITS standard")
+
+
+def test_non_ascii_header_is_read_and_the_repair_said(tmp_path):
+    path = make_fits(tmp_path / "observer.fits", OBSERVER="Jorg")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"'Jorg")
+    raw[at + 2] = 0xF6                       # 'J\xf6rg', as some camera software writes it
+    path.write_bytes(bytes(raw))
+    with pytest.warns(io.HeaderRepairWarning, match="observer.fits.*non-ASCII"):
+        data, header = read_frame(path)
+    assert header["OBSERVER"] == "J?rg"
+    np.testing.assert_array_equal(data, np.arange(24).reshape(4, 6))
