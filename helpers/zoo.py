@@ -51,6 +51,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -93,7 +94,6 @@ class _Design:
     overscan: int = 0          # columns of overscan (right of the image area)
     biassec_skip: int = 0      # first overscan columns left out of BIASSEC
     flat_level: dict = field(default_factory=dict)   # ADU per camera pixel in the brightest flat
-    night: list = field(default_factory=list)
 
 
 def _designs():
@@ -610,7 +610,7 @@ def _write_truth(truth_dir, design, seed, size, frames, reference, stars, bias, 
         "filters": design.filters,
         "reference": reference,
         "camera": {"gain": cam.gain, "read_noise": cam.read_noise, "read_noise_adu": cam.read_noise / cam.gain,
-                   "bias_level": float(np.median(bias)), "dark_current": float(np.median(dark)) ,
+                   "bias_level": float(np.median(bias)), "dark_current": float(np.median(dark)),
                    "saturation_adu": obs.SATURATION_ADU, "cosmic_rate": cam.cosmic_rate},
         "bands": {k: {"sky": obs.BANDS[k].sky * b * b, "zero_point": obs.BANDS[k].zero_point,
                       "fwhm": obs.BANDS[k].fwhm / b} for k in ("V", "B")},
@@ -690,6 +690,13 @@ def _check_folder(root, names):
                 f"{data.FRAMES_VARIABLE}={root} instead.")
         return
     own = set(manifest.get("files", {}))
+    locked = [n for n in sorted(own | set(names)) if (root / n).is_file()
+              and not (root / n).stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)]
+    if locked:
+        raise PermissionError(
+            f"{root / locked[0]} is read-only{f' (and {len(locked) - 1} more files)' if len(locked) > 1 else ''}: "
+            "the camera zoo never replaces a read-only file. Make the zoo's files writable again "
+            f"(chmod u+w), or make the zoo in another folder with helpers.zoo.ensure(folder).")
     foreign = [n for n in names if (root / n).exists() and n not in own]
     if foreign:
         raise FileExistsError(
@@ -924,7 +931,11 @@ class CameraTruth:
 
     def frame(self, name):
         """The row of the frames table for a file name."""
-        return self.frames.loc[Path(name).name]
+        name = Path(name).name
+        if name not in self.frames["name"]:
+            raise KeyError(f"{name!r} is not a frame of the camera {self.name!r}; its frames are listed in "
+                           f"truth.frames['name'] (e.g. {self.frames['name'][0]!r}).")
+        return self.frames.loc[name]
 
     def band(self, filter_name):
         """The true band ('V' or 'B') of one of the camera's filter names."""

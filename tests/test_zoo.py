@@ -45,7 +45,8 @@ def _stored(path):
 
 
 def _good(t, kind, band=None):
-    return [r["name"] for r in t.frames if r["kind"] == kind and not r["defect"] and (band is None or r["band"] == band)]
+    return [r["name"] for r in t.frames
+            if r["kind"] == kind and not r["defect"] and (band is None or r["band"] == band)]
 
 
 def _centroid(image, x, y, sigma):
@@ -464,6 +465,22 @@ def test_make_never_replaces_a_file_its_manifest_does_not_list(small, tmp_path):
         zoo.ensure(root)
     after = _files(root)
     assert after == before
+
+
+def test_make_never_replaces_a_read_only_file(small, tmp_path):
+    root = Path(shutil.copytree(small, tmp_path / "zoo"))
+    locked = root / "maxim-gz" / "Bias-001.fits.gz"
+    locked.chmod(0o444)                     # checked from the mode bits: CI runs as root, where chmod stops nothing
+    (root / "eso-fz" / next(p.name for p in (root / "eso-fz").iterdir())).unlink()
+    before = _files(root)
+    with pytest.raises(PermissionError, match="read-only"):
+        zoo.ensure(root)
+    assert _files(root) == before
+
+
+def test_truth_names_an_unknown_frame(root):
+    with pytest.raises(KeyError, match="not a frame of the camera 'eso-fz'"):
+        zoo.truth(root / "eso-fz").positions("bias-1.fits")
 
 
 def test_make_checks_its_size(tmp_path):
