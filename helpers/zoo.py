@@ -538,7 +538,7 @@ def _make_camera(design, seed, size, folder, truth_dir):
             adu[:, design.prescan:design.prescan + n_out][dead] = 0   # stored as BLANK
         x0 = y0 = 0
         if e.get("subframe"):
-            s = e["subframe"]
+            s = min(e["subframe"], n_out // 2)
             x0, y0 = (n_out - s) // 2, (n_out - s) // 3
             adu = adu[y0:y0 + s, x0:x0 + s]
             e["x0"], e["y0"] = x0, y0
@@ -550,6 +550,7 @@ def _make_camera(design, seed, size, folder, truth_dir):
         written.append(e["name"])
         frames.append({"name": e["name"], "kind": "unknown" if kind == "focus" else kind, "filter": e["filter"],
                        "band": band, "exptime": t, "dx": e["dx"], "dy": e["dy"], "x0": x0, "y0": y0,
+                       "ny": int(adu.shape[0]), "nx": int(adu.shape[1]),
                        "date_obs": e["date_obs"], "defect": e["defect"], **drift})
 
     extra = _extra_files(design, folder)
@@ -740,7 +741,7 @@ def make(folder, seed=DEFAULT_SEED, size=DEFAULT_SIZE):
     started = time.perf_counter()
     size = int(size)
     if size < 64 or size % 8:
-        raise ValueError(f"size must be a multiple of 8 and at least 64 (the Focus subframe needs room); got {size}")
+        raise ValueError(f"size must be a multiple of 8 and at least 64; got {size}")
     root = Path(folder).expanduser()
     names = _planned_names(seed)
     _check_folder(root, names)
@@ -874,8 +875,9 @@ class CameraTruth:
     frames : astropy.table.Table
         name (file name), kind ('bias', 'dark', 'flat', 'science', 'unknown'), filter (the camera's name, '' if
         none), band (the true band), exptime (s, the true one even when the header lost it), dx, dy (offset from
-        the reference), x0, y0 (a subframe's origin), date_obs, defect ('' for a good frame, else what is wrong:
-        'truncated', 'no filter', 'no exposure time', 'not a calibration or science frame').
+        the reference), x0, y0 (a subframe's origin), ny, nx (the shape on disk), date_obs, defect ('' for a
+        good frame, else what is wrong: 'truncated', 'no filter', 'no exposure time', 'not a calibration or
+        science frame'). A truncated file's row describes the frame it would have been.
     stars : astropy.table.Table
         id, x, y (reference frame), V, B, phase, flux_v, flux_b (e-/s).
     dead_pixels : astropy.table.Table
@@ -907,7 +909,8 @@ class CameraTruth:
         o = info["overscan"]
         self.overscan = (slice(0, self.size), slice(o["x0"], o["x1"])) if o else None
         self.reference = info["reference"]
-        columns = ("name", "kind", "filter", "band", "exptime", "dx", "dy", "x0", "y0", "date_obs", "defect")
+        columns = ("name", "kind", "filter", "band", "exptime", "dx", "dy", "x0", "y0", "ny", "nx", "date_obs",
+                   "defect")
         self.frames = Table(rows=[[f[k] for k in columns] for f in info["frames"]], names=columns)
         self.frames.add_index("name")
         self._drift = {f["name"]: f for f in info["frames"] if "bias_offset" in f}
@@ -994,7 +997,7 @@ class CameraTruth:
         the best any reduction could do."""
         row = self.frame(name)
         raw = self.raw(name)
-        if row["x0"] or row["y0"] or raw.shape != self.raw_shape:
+        if raw.shape != self.raw_shape:
             raise ValueError(f"{name} is a subframe; calibrated() works on full frames only")
         image = raw[self.trim]
         dark = self.dark_current() * row["exptime"] / self.camera["gain"]
