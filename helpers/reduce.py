@@ -295,7 +295,8 @@ def calibrate(raw, bias=None, dark=None, flat=None, exptime=None, dark_exptime=N
     flat : 2-D array, optional
         Master flat normalised to 1, as made by :func:`master_flat`. Where it is zero, negative
         or not finite the result is NaN and a :class:`FlatFieldWarning` says how many such pixels
-        there are and where.
+        there are and where (leaving out pixels that are NaN in the raw frames too, such as dead
+        pixels stored as BLANK).
     exptime, dark_exptime : float, optional
         Exposure times (s) of the raw frame(s) and of the master dark; the dark is multiplied by
         ``exptime / dark_exptime``. Give both, or neither if the dark has the same exposure time
@@ -325,9 +326,11 @@ def calibrate(raw, bias=None, dark=None, flat=None, exptime=None, dark_exptime=N
     if flat is not None:
         flat = np.broadcast_to(_matching("flat", flat, shape), shape)
         bad = ~np.isfinite(flat) | (flat <= 0)
-        if bad.any():
-            first = ", ".join(f"({x}, {y})" for y, x in np.argwhere(bad)[:5])
-            warnings.warn(f"{bad.sum()} flat-field pixel(s) are zero, negative or not finite; the result "
+        has_data = np.isfinite(result) if result.ndim == 2 else np.isfinite(result).any(axis=0)
+        said = bad & has_data   # a pixel the raw frames lack too (dead, stored as BLANK) is no news
+        if said.any():
+            first = ", ".join(f"({x}, {y})" for y, x in np.argwhere(said)[:5])
+            warnings.warn(f"{said.sum()} flat-field pixel(s) are zero, negative or not finite; the result "
                           f"is NaN there (first at x, y = {first}). Check the master flat.",
                           FlatFieldWarning, stacklevel=2)
             flat = np.where(bad, np.nan, flat)  # dividing by NaN gives NaN, not inf
@@ -355,8 +358,9 @@ class Reduced:
 
 
 def _one_exptime(frames, kind, band=None):
-    times = sorted({float(t) for t, k, f in zip(frames["exptime"], frames["kind"], frames["filter"])
-                    if k == kind and (band is None or f.lower() == band.lower())})
+    usable = [p == "" for p in frames["problem"]] if "problem" in frames.colnames else [True] * len(frames)
+    times = sorted({float(t) for t, k, f, ok in zip(frames["exptime"], frames["kind"], frames["filter"], usable)
+                    if ok and k == kind and (band is None or f.lower() == band.lower())})
     if len(times) != 1:
         what = f"{kind} frames" + (f" in {band}" if band else "")
         raise ValueError(f"expected {what} of one exposure time, found {times or 'none'}; "

@@ -1,5 +1,6 @@
 """Tests for helpers.reduce: each compares against an analytic truth, so a wrong method fails."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -472,3 +473,34 @@ def test_reduce_band_is_chapter_01_step_by_step():
     b = reduce.reduce_band(frames, "B", masters=v)          # bias and dark made once for both filters
     assert b.bias is v.bias and b.dark is v.dark
     np.testing.assert_array_equal(b.image, reduce.reduce_band(frames, "B").image)
+
+
+def test_dead_pixels_missing_in_raw_and_flat_are_no_flat_warning():
+    """A dead pixel stored as BLANK is NaN in every raw frame and so in the flat: NaN, but not a flat problem."""
+    raw = np.full((2, 4, 5), 100.0)
+    raw[:, 1, 1] = np.nan
+    flat = np.ones((4, 5))
+    flat[1, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = reduce.calibrate(raw, flat=flat)
+    assert np.isnan(result[:, 1, 1]).all() and np.isfinite(result).sum() == 2 * 19
+    flat[2, 2] = np.nan                                   # but a hole in the flat alone is still said
+    with pytest.warns(FlatFieldWarning, match=r"^1 flat-field pixel.*\(2, 2\)"):
+        reduce.calibrate(raw, flat=flat)
+
+
+def test_reduce_band_ignores_frames_with_a_problem(tmp_path):
+    """A light without an exposure time (a problem in collect's table) must not turn into NaN downstream."""
+    from helpers import data, io
+    folder = data.synthesize(tmp_path / "set", seed=8, size=64)
+    copy = tmp_path / "night"
+    copy.mkdir()
+    for path in folder.glob("*.fits"):
+        copy.joinpath(path.name).write_bytes(path.read_bytes())
+    with fits.open(copy / "m13-v-60s-3.fits", mode="update") as hdul:
+        del hdul[0].header["EXPTIME"]
+    frames = io.collect(copy)
+    reduced = reduce.reduce_band(frames, "V")
+    assert reduced.names == ["m13-v-60s-1.fits", "m13-v-60s-2.fits"] and reduced.exptime == 60.0
+    assert np.isfinite(reduced.image).mean() > 0.99
