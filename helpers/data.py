@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -211,7 +212,8 @@ def generator_fingerprint():
     return digest.hexdigest()[:16]
 
 
-def _sha256(path):
+def sha256(path):
+    """The SHA-256 hex digest of a file's bytes (read in blocks, so a large frame is never held whole)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -270,12 +272,12 @@ def _own_files(folder):
     return set(manifest["files"]) | {MANIFEST}
 
 
-def check_set_folder(folder, names, what="the synthetic set"):
+def check_set_folder(folder, names, what="the synthetic set", own_files=_own_files):
     """Refuse to write a generated data set into a folder that holds anything but an earlier set of our own.
 
-    A data set may be written into a missing or empty folder, or into one that holds our own MANIFEST.json;
-    then only the files that manifest lists may be replaced (anything else in the folder is left alone).
-    Everything else is refused, so that your own frames are never overwritten.
+    A data set may be written into a missing or empty folder, or into one that holds its own MANIFEST.json;
+    then only the files that manifest lists may be replaced (anything else in the folder is left alone), and
+    never a read-only one. Everything else is refused, so that your own frames are never overwritten.
 
     Parameters
     ----------
@@ -284,22 +286,38 @@ def check_set_folder(folder, names, what="the synthetic set"):
     names : iterable of str
         The files (relative paths) the set will write.
     what : str
-        What is being made, for the message.
+        What is being made, for the messages.
+    own_files : callable
+        ``own_files(folder)`` gives the files the folder's manifest lists (the manifest included), or None
+        when the folder holds no manifest of this kind of set.
 
     Raises
     ------
     FileExistsError
         The folder holds files that are not ours, or files we would write over that our manifest does not list.
+    PermissionError
+        A file the set would replace is read-only (checked from its mode bits, so also when running as root).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from helpers import data
+    >>> night = Path(tempfile.mkdtemp())
+    >>> _ = (night / "bias-1.fits").write_bytes(b"mine")
+    >>> data.check_set_folder(night, ["bias-1.fits"])      # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    FileExistsError: ... holds FITS files that the handbook did not make (e.g. bias-1.fits), so ...
     """
     folder = Path(folder)
     if not folder.exists():
         return
     if not folder.is_dir():
-        raise NotADirectoryError(f"{folder} is a file; {what} needs a folder.")
+        raise NotADirectoryError(f"{folder} is a file; {what} needs a folder. Choose another path.")
     present = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     if not present:
         return
-    own = _own_files(folder)
+    own = own_files(folder)
     if own is None:
         frames = [n for n in present if n.lower().endswith((".fits", ".fit", ".fts", ".gz", ".bz2", ".fz"))]
         what_is_there = f"FITS files that the handbook did not make (e.g. {frames[0]})" if frames else \
@@ -309,12 +327,20 @@ def check_set_folder(folder, names, what="the synthetic set"):
             f"folder of your own frames. To run the chapters on your frames, set {FRAMES_VARIABLE}={folder} "
             "before starting JupyterLab (or write folder = Path(...) in a chapter's first cell); to make "
             f"{what}, choose a new or empty folder (unset CCD_HANDBOOK_DATA if it points here).")
+    replaced = sorted(set(names) | set(own))
+    locked = [n for n in replaced if (folder / n).is_file()
+              and not (folder / n).stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)]
+    if locked:
+        more = f" (and {len(locked) - 1} more files)" if len(locked) > 1 else ""
+        raise PermissionError(
+            f"{folder / locked[0]} is read-only{more}, and {what} never replaces a read-only file; nothing was "
+            "written. Make the files writable again (chmod u+w) if they are the set's own, or choose another folder.")
     foreign = [n for n in names if (folder / n).exists() and n not in own]
     if foreign:
+        more = f" and {len(foreign) - 1} more files" if len(foreign) > 1 else ""
         raise FileExistsError(
-            f"{folder} holds {foreign[0]}, which {what} would write over but which its MANIFEST.json does not "
-            f"list as its own ({len(foreign)} such file(s)); nothing was written. Move your file elsewhere, or "
-            "choose another folder.")
+            f"{folder / foreign[0]} was not written by {what} (its MANIFEST.json does not list it), and {what} "
+            f"would replace it{more}; nothing was written. Move your files elsewhere, or choose another folder.")
 
 
 def _planned_names(plan):
@@ -436,7 +462,7 @@ def synthesize(folder, seed=DEFAULT_SEED, size=1024, n_stars=1800, overwrite=Fal
     stars["in_ds9_reg"] = _region_files(folder, stars, plan_by_name, galaxy_params, obs.frame_rng(seed, "regions"),
                                         size)
     _write_truth(truth_dir, seed, size, camera, plan, stars, bias, dark, flats, galaxy_params)
-    files = {n: _sha256(folder / n) for n in names}
+    files = {n: sha256(folder / n) for n in names}
     manifest = {"generator_version": GENERATOR_VERSION, "generator": generator_fingerprint(), "seed": seed,
                 "size": size, "n_stars": n_stars, "numpy": np.__version__,
                 "seconds": round(time.perf_counter() - started, 2), "files": files}
@@ -519,7 +545,7 @@ def is_current(folder):
         return False
     for name, digest in manifest.get("files", {}).items():
         path = folder / name
-        if digest is None or not path.is_file() or _sha256(path) != digest:
+        if digest is None or not path.is_file() or sha256(path) != digest:
             return False
     return True
 

@@ -51,7 +51,6 @@ import hashlib
 import io
 import json
 import os
-import stat
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -648,14 +647,6 @@ def generator_fingerprint():
     return digest.hexdigest()[:16]
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read_manifest(root):
     try:
         manifest = json.loads((Path(root) / MANIFEST).read_text())
@@ -675,35 +666,10 @@ def _planned_names(seed):
     return names
 
 
-def _check_folder(root, names):
-    """Refuse a folder that holds anything the zoo did not write (unless it is empty or missing)."""
-    if not root.exists():
-        return
-    if not root.is_dir():
-        raise NotADirectoryError(f"{root} is a file; the camera zoo needs a folder. Choose another path.")
+def _own_files(root):
+    """The files the zoo's MANIFEST.json in ``root`` lists (the manifest included), or None without one."""
     manifest = _read_manifest(root)
-    if manifest is None:
-        if any(root.iterdir()):
-            raise FileExistsError(
-                f"{root} is not empty and holds no camera-zoo {MANIFEST}: the zoo writes only into an empty "
-                "folder or one it made itself, so nothing of yours is replaced. Choose an empty folder, e.g. "
-                "helpers.zoo.ensure('/tmp/zoo'). To run the chapters on frames in this folder, set "
-                f"{data.FRAMES_VARIABLE}={root} instead.")
-        return
-    own = set(manifest.get("files", {}))
-    locked = [n for n in sorted(own | set(names)) if (root / n).is_file()
-              and not (root / n).stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)]
-    if locked:
-        raise PermissionError(
-            f"{root / locked[0]} is read-only{f' (and {len(locked) - 1} more files)' if len(locked) > 1 else ''}: "
-            "the camera zoo never replaces a read-only file. Make the zoo's files writable again "
-            f"(chmod u+w), or make the zoo in another folder with helpers.zoo.ensure(folder).")
-    foreign = [n for n in names if (root / n).exists() and n not in own]
-    if foreign:
-        raise FileExistsError(
-            f"{root / foreign[0]} was not written by the camera zoo (it is not in {root / MANIFEST}), and the zoo "
-            f"would replace it{f' and {len(foreign) - 1} more files' if len(foreign) > 1 else ''}. Move your "
-            "files out of the zoo's folder, or make the zoo in another folder.")
+    return None if manifest is None else set(manifest.get("files", {})) | {MANIFEST}
 
 
 def make(folder, seed=DEFAULT_SEED, size=DEFAULT_SIZE):
@@ -744,7 +710,7 @@ def make(folder, seed=DEFAULT_SEED, size=DEFAULT_SIZE):
         raise ValueError(f"size must be a multiple of 8 and at least 64; got {size}")
     root = Path(folder).expanduser()
     names = _planned_names(seed)
-    _check_folder(root, names)
+    data.check_set_folder(root, names, what="the camera zoo", own_files=_own_files)
     old = _read_manifest(root) or {}
     root.mkdir(parents=True, exist_ok=True)
     # first a manifest that lists what is being written, so that an interrupted run can be finished later
@@ -759,7 +725,7 @@ def make(folder, seed=DEFAULT_SEED, size=DEFAULT_SIZE):
         (root / stale).unlink(missing_ok=True)
     manifest = {"kind": _KIND, "zoo_version": ZOO_VERSION, "generator": generator_fingerprint(), "seed": seed,
                 "size": size, "numpy": np.__version__, "seconds": round(time.perf_counter() - started, 2),
-                "files": {n: _sha256(root / n) for n in names}}
+                "files": {n: data.sha256(root / n) for n in names}}
     _write_bytes(root / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     return root
 
@@ -789,7 +755,7 @@ def is_current(folder=None):
         return False
     for name, digest in manifest.get("files", {}).items():
         path = root / name
-        if digest is None or not path.is_file() or _sha256(path) != digest:
+        if digest is None or not path.is_file() or data.sha256(path) != digest:
             return False
     return True
 

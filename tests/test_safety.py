@@ -108,6 +108,19 @@ def test_an_interrupted_set_is_still_ours_and_is_completed(tmp_path, monkeypatch
     assert data.is_current(folder)
 
 
+def test_a_set_never_replaces_a_read_only_file_even_its_own(tmp_path):
+    """Checked from the mode bits, so that it holds as root (CI), where chmod 444 stops no write."""
+    folder = data.synthesize(tmp_path / "set", seed=3, size=64)
+    locked = folder / "bias-1.fits"
+    locked.chmod(0o444)
+    (folder / "dark-3.fits").unlink()              # the set is incomplete, so ensure wants to remake it
+    before = _snapshot(folder)
+    with pytest.raises(PermissionError) as info:
+        data.ensure(folder)
+    assert str(locked) in str(info.value) and "read-only" in str(info.value)
+    assert _snapshot(folder) == before
+
+
 # ----------------------------------------------------------------------------- write_frame
 def test_overwrite_never_replaces_a_read_only_file(tmp_path):
     """Checked with the permission bits, so that it holds as root too (root writes through chmod 444)."""
