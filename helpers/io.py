@@ -180,7 +180,8 @@ def _read_fits(path, hdu=None, header_only=False, report_repairs=True):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with fits.open(path, do_not_scale_image_data=True) as hdul:
+            # open the file ourselves, so that it is closed even when astropy gives up half-way
+            with open(path, "rb") as f, fits.open(f, do_not_scale_image_data=True) as hdul:
                 shapes = [h.shape if h.is_image else "table" for h in hdul]
                 chosen = _choose_hdu(hdul, hdu)
                 if chosen is not None:
