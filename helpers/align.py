@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 
 from .detect import background, find_stars
 
-__all__ = ["match", "position_differences", "measure_offset", "shift", "fourier_shift", "difference_image",
+__all__ = ["match", "position_differences", "offset_from_stars", "OffsetError", "measure_offset", "shift", "fourier_shift", "difference_image",
            "difference_residual"]
 
 
@@ -80,6 +80,78 @@ def match(xy_a, xy_b, tol):
             pairs.append((i, j))
     pairs = np.array(sorted(pairs), dtype=int).reshape(-1, 2)
     return pairs[:, 0], pairs[:, 1]
+
+
+class OffsetError(ValueError):
+    """No offset could be trusted: the frames share too few stars, or two offsets fit equally well."""
+
+
+def offset_from_stars(reference_xy, image_xy, tol=1.5, n_brightest=60, min_pairs=4):
+    """The offset between two star lists, found by letting every pair of stars vote; any size of offset.
+
+    If ``image`` is the reference moved by ``(-dx, -dy)``, each star of the image paired with its own
+    star in the reference differs by exactly ``(dx, dy)``; any other pairing gives some other, random
+    difference. So take EVERY pairing of the brightest ``n_brightest`` stars of each list (60 x 60 =
+    3600 differences), and count for each difference how many others lie within ``tol`` of it: the true
+    offset is where the votes pile up, however large it is. A fixed pattern of the camera (bright edge
+    columns, hot pixels found as "stars") votes for (0, 0) and loses when real stars outnumber it.
+    Then every star (not only the brightest) is paired at that offset (:func:`match`) and the median of
+    the pairs' differences is the sub-pixel answer.
+
+    Parameters
+    ----------
+    reference_xy, image_xy : array_like, shape (n, 2)
+        Star positions (x, y), brightest first (as :func:`helpers.detect.find_stars` lists them). Leave
+        out stars cut by the edge.
+    tol : float
+        Pixels: differences closer than this vote for the same offset, and stars closer than this after
+        the shift are paired.
+    n_brightest : int
+        How many of the brightest stars of each list vote.
+    min_pairs : int
+        Fewest star pairs that must agree.
+
+    Returns
+    -------
+    dx, dy : float
+        ``shift(image, dx, dy)`` lands on the reference (the handbook's convention).
+    n_pairs : int
+        How many stars were paired at that offset.
+
+    Raises
+    ------
+    OffsetError
+        Fewer than ``min_pairs`` pairs agree, or a second, different offset has more than half as many
+        votes as the best (the answer would be a guess).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(3)
+    >>> reference = rng.uniform(0, 500, (40, 2))
+    >>> image = reference - (120.25, -33.5) + rng.normal(0, 0.02, (40, 2))   # moved by a lot
+    >>> dx, dy, n = offset_from_stars(reference, image)
+    >>> print(f"{dx:.2f} {dy:.2f} {n}")
+    120.25 -33.50 40
+    """
+    reference_xy, image_xy = _points(reference_xy, "reference_xy"), _points(image_xy, "image_xy")
+    ref, img = reference_xy[:n_brightest], image_xy[:n_brightest]
+    if min(len(ref), len(img)) < min_pairs:
+        raise OffsetError(f"too few stars to measure an offset: {len(reference_xy)} in the reference and "
+                          f"{len(image_xy)} in the image, at least {min_pairs} needed in each")
+    differences = (ref[:, None, :] - img[None, :, :]).reshape(-1, 2)   # every pairing: x_ref - x_img
+    votes = cKDTree(differences).query_ball_point(differences, tol, return_length=True)
+    best = np.argmax(votes)
+    far = np.hypot(*(differences - differences[best]).T) > 3 * tol
+    runner_up = votes[far].max() if far.any() else 0
+    if votes[best] < min_pairs or runner_up > votes[best] / 2:
+        raise OffsetError(f"no offset can be trusted: the best, ({differences[best][0]:.1f}, "
+                          f"{differences[best][1]:.1f}) px, is supported by {votes[best]} star pairs and another "
+                          f"offset by {runner_up}; are these frames of the same field?")
+    guess = np.median(differences[np.hypot(*(differences - differences[best]).T) <= tol], axis=0)
+    i_ref, i_img = match(reference_xy, image_xy + guess, tol)
+    dx, dy = np.median(reference_xy[i_ref] - image_xy[i_img], axis=0)
+    return float(dx), float(dy), int(len(i_ref))
 
 
 def position_differences(reference_stars, image_stars, tol=2.0):

@@ -109,3 +109,63 @@ def sky_flatness(image, n_boxes=8, avoid=None):
     """
     levels = _away_from(box_levels(image, n_boxes), np.shape(image), avoid)
     return float(np.std(levels) / np.mean(levels))
+
+
+def gain_from_pairs(flat_a, flat_b, bias_a, bias_b):
+    """Gain (e-/ADU) and read noise (e-) from two flats and two bias frames: the photon-transfer method.
+
+    Light arrives in whole electrons, so a pixel that collected ``N`` electrons scatters by ``sqrt(N)``:
+    its variance in electrons equals its signal in electrons. In ADU, with ``N = gain * S``::
+
+        variance_ADU = S / gain + read_noise_ADU ** 2      so      gain = S / (variance_ADU - read_noise_ADU ** 2)
+
+    Two flats of the same exposure are subtracted (their shared pattern, the flat field itself,
+    cancels; the noise of the difference is sqrt(2) times that of one flat), and two bias frames give
+    the read noise the same way (:func:`read_noise`). The second flat is scaled to the first one's level
+    first, since twilight fades between exposures (which scales its noise too, and is allowed for).
+
+    Parameters
+    ----------
+    flat_a, flat_b : 2-D arrays (ADU)
+        Two raw flats of one filter and exposure time, well exposed but far from saturation.
+    bias_a, bias_b : 2-D arrays (ADU)
+        Two bias frames (or two darks as short as the flats, whose dark current is negligible).
+        NaN pixels (dead pixels stored as BLANK) are left out.
+
+    Returns
+    -------
+    gain : float
+        e-/ADU.
+    read_noise : float
+        e-.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(2)
+    >>> gain, rn_adu, level = 2.0, 5.0, 300.0                   # e-/ADU, ADU, ADU
+    >>> def frame(electrons):
+    ...     return level + rng.poisson(electrons, (256, 256)) / gain + rng.normal(0, rn_adu, (256, 256))
+    >>> g, rn = gain_from_pairs(frame(20000), frame(20000), frame(0), frame(0))
+    >>> round(g, 1), round(rn, 0)
+    (2.0, 10.0)
+    """
+    flat_a, flat_b, bias_a, bias_b = (np.asarray(f, dtype=float) for f in (flat_a, flat_b, bias_a, bias_b))
+    bias_level = np.nanmedian(bias_a + bias_b) / 2
+    signal_a, signal_b = np.nanmedian(flat_a) - bias_level, np.nanmedian(flat_b) - bias_level
+    if not (signal_a > 0 and signal_b > 0):
+        raise ValueError(f"the flats are not above the bias level ({signal_a:.1f} and {signal_b:.1f} ADU of "
+                         "signal): give two exposed flats and two bias frames, in that order")
+    k = signal_a / signal_b                   # flat_b scaled to flat_a's level: its noise grows by k too
+    flat_difference = flat_a - bias_level - (flat_b - bias_level) * k
+    bias_difference = bias_a - bias_b
+    _, _, spread_flats = sigma_clipped_stats(flat_difference[np.isfinite(flat_difference)], sigma=4.0, maxiters=10)
+    _, _, spread_bias = sigma_clipped_stats(bias_difference[np.isfinite(bias_difference)], sigma=4.0, maxiters=10)
+    read_variance = spread_bias ** 2 / 2      # of one frame, ADU^2
+    # variance of the difference = S_a / gain + k^2 S_b / gain + (1 + k^2) read_variance, with k S_b = S_a
+    photon_variance = spread_flats ** 2 - (1 + k ** 2) * read_variance
+    if not photon_variance > 0:
+        raise ValueError("the flats scatter no more than the bias frames: no photon noise to measure "
+                         "(are the flats exposed?)")
+    gain = signal_a * (1 + k) / photon_variance
+    return float(gain), float(spread_bias / np.sqrt(2.0) * gain)

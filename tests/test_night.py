@@ -1,0 +1,193 @@
+"""A whole night (helpers.night, chapter 08) on the camera zoo, checked against each camera's ground truth."""
+import shutil
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from helpers import align, camera, data, io, night, zoo
+
+SEED, SIZE = 31, 256      # not the zoo's default night: the method must not be tuned to one set
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return zoo.make(tmp_path_factory.mktemp("zoo-night") / "zoo", seed=SEED, size=SIZE)
+
+
+@pytest.fixture(scope="module")
+def nights(root):
+    return {camera_name: night.run(root / camera_name) for camera_name in zoo.CAMERAS}
+
+
+@pytest.mark.parametrize("camera_name", zoo.CAMERAS)
+def test_offsets_match_the_truth(nights, root, camera_name):
+    result, truth = nights[camera_name], zoo.truth(root / camera_name)
+    reference = result.offsets.meta["reference"]
+    assert len(result.offsets) == int(np.sum(truth.frames["kind"] == "science") - np.sum(
+        (truth.frames["kind"] == "science") & (truth.frames["defect"] != "")))
+    for row in result.offsets:
+        true_dx, true_dy = truth.offset(reference, row["name"])
+        assert row["dx"] == pytest.approx(true_dx, abs=0.05), row["name"]
+        assert row["dy"] == pytest.approx(true_dy, abs=0.05), row["name"]
+
+
+def test_offsets_of_tens_of_pixels_between_nights_are_found(nights, root):
+    result, truth = nights["maxim-gz"], zoo.truth(root / "maxim-gz")
+    reference = result.offsets.meta["reference"]
+    largest = max(np.hypot(*truth.offset(reference, n)) for n in result.offsets["name"])
+    assert largest > 20           # the zoo's second night: the test would prove nothing without it
+    assert np.all(np.isfinite(result.offsets["dx"]))
+
+
+@pytest.mark.parametrize("camera_name, scatter", [("maxim-gz", 0.03), ("eso-fz", 0.03), ("nina-binned", 0.03),
+                                                  ("lights-only", 0.08)])
+def test_magnitudes_of_isolated_stars_agree_with_the_truth(nights, root, camera_name, scatter):
+    lines = night.compare_with_truth(nights[camera_name], zoo.truth(root / camera_name))
+    for line in lines[1:-1]:
+        n = int(line.split("; ")[1].split(" isolated")[0])
+        measured = float(line.split("scatter ")[1].split(" mag")[0])
+        assert n >= 4, line
+        assert measured < scatter, line
+
+
+@pytest.mark.parametrize("camera_name", zoo.CAMERAS)
+def test_gain_and_read_noise_are_right(nights, root, camera_name):
+    result, truth = nights[camera_name], zoo.truth(root / camera_name)
+    assert result.gain == pytest.approx(truth.camera["gain"], rel=0.06)
+    assert result.read_noise == pytest.approx(truth.camera["read_noise"], rel=0.06)
+
+
+@pytest.mark.parametrize("camera_name, expected", [
+    ("maxim-gz", ["bias: median of", "scaled by", "exposure times 30 s, 60 s"]),
+    ("eso-fz", ["overscan: BIASSEC", "darks: none", "measured by photon transfer"]),
+    ("nina-binned", ["no bias frames", "the 60 s dark, bias included subtracted", "the 2 s dark, bias included"]),
+    ("lights-only", ["nothing subtracted", "NOT flat-fielded"]),
+])
+def test_each_decision_is_said(nights, camera_name, expected):
+    said = "\n".join(nights[camera_name].said)
+    for words in expected:
+        assert words in said
+
+
+def test_a_dark_holding_the_bias_is_never_scaled(root, tmp_path):
+    """No bias frames and darks of 60 s only: the 2 s flats cannot be cleaned, and are not used;
+    the 60 s frames get the whole dark, and nothing comes out at minus the bias level."""
+    folder = tmp_path / "night"
+    shutil.copytree(root / "nina-binned", folder)
+    for path in folder.glob("*DARK*_2.00s_*"):
+        path.unlink()
+    frames = io.collect(folder)
+    cal = night.calibration(frames)
+    assert cal.flats == {} and cal.bias is None and list(cal.darks_with_bias) == [60.0]
+    assert any("not made" in line for line in cal.said)
+    offset, how = cal.offset(30.0)
+    assert offset is None and "cannot" in how
+    science = night.calibrate_science(frames, cal)
+    truth = zoo.truth(root / "nina-binned")
+    sky = [np.nanmedian(f.image) * f.exptime for f in science]          # ADU in one frame
+    true_sky = truth.bands["V"]["sky"] * 60 / truth.camera["gain"]
+    assert all(0 < s < 3 * true_sky + 100 for s in sky)               # never -bias, never bias left in
+
+
+def test_the_bias_estimated_from_two_dark_times_is_right(nights, root):
+    cal, truth = nights["nina-binned"].calibration, zoo.truth(root / "nina-binned")
+    assert np.nanmedian(cal.bias) == pytest.approx(truth.camera["bias_level"], abs=3.0)
+
+
+def test_saturated_stars_are_flagged_and_left_out_of_the_colours(nights):
+    result = nights["maxim-gz"]
+    frames = result.science
+    assert any(f.saturated.any() for f in frames)            # the zoo has saturated stars
+    assert any(result.stars[f]["saturated"].any() for f in result.stars)
+    x, y = result.colours["x"], result.colours["y"]
+    for table in result.stars.values():
+        flagged = table[table["saturated"]]
+        i, _ = align.match(np.column_stack([flagged["x"], flagged["y"]]), np.column_stack([x, y]), 1.5)
+        assert len(i) == 0
+
+
+def test_results_are_written_beside_the_derived_frames_never_into_the_folder(nights, root):
+    result = nights["eso-fz"]
+    folder = root / "eso-fz"
+    out = data.derived_folder(folder) / "night"
+    assert all(p.parent == out for p in result.written)
+    assert not any(folder in p.parents for p in result.written)
+    offsets = Table.read(out / "offsets.ecsv")
+    assert {"name", "dx", "dy"} <= set(offsets.colnames)
+    assert set(offsets["name"]) == {f.name for f in result.science}
+    stars = Table.read(out / f"stars-{night._safe('V_Bess')}.ecsv")
+    assert len(stars) == len(result.stars["V_Bess"]) and "mag" in stars.colnames
+    image, header = io.read_frame(out / "stack-V_Bess.fits")
+    assert header["BUNIT"] == "ADU/s" and image.shape == result.stacks["V_Bess"].image.shape
+
+
+def test_the_written_offsets_land_a_frame_on_the_reference(nights, root):
+    result = nights["maxim-gz"]
+    row = result.offsets[np.argmax(np.abs(result.offsets["dx"]))]
+    frame = next(f for f in result.science if f.name == row["name"])
+    reference = next(f for f in result.science if f.name == result.offsets.meta["reference"])
+    moved = align.shift(frame.image.astype(float), row["dx"], row["dy"])
+    good = np.isfinite(moved) & np.isfinite(reference.image)
+    assert np.corrcoef(moved[good], reference.image[good])[0, 1] > 0.9
+
+
+def test_a_read_only_result_of_an_earlier_run_is_not_replaced(root, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(root / "lights-only", folder)
+    first = night.run(folder)
+    kept = first.written[-1]
+    kept.chmod(0o444)
+    before = kept.read_bytes()
+    try:
+        with pytest.raises(PermissionError, match="read-only"):
+            night.run(folder)
+        assert kept.read_bytes() == before
+    finally:
+        kept.chmod(0o644)
+
+
+def test_the_raw_folder_is_left_byte_identical(root, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(root / "maxim-gz", folder)
+    before = {p.name: data.sha256(p) for p in folder.iterdir()}
+    night.run(folder)
+    assert {p.name: data.sha256(p) for p in folder.iterdir()} == before
+
+
+def test_offset_from_stars_finds_a_large_offset_despite_a_fixed_pattern():
+    rng = np.random.default_rng(4)
+    stars = rng.uniform(0, 400, (50, 2))
+    pattern = rng.uniform(0, 400, (8, 2))         # hot pixels and bad-column ends found as "stars"
+    reference = np.vstack([pattern, stars])
+    image = np.vstack([pattern, stars - (151.3, -88.7) + rng.normal(0, 0.03, stars.shape)])
+    inside = (image[:, 0] > 0) & (image[:, 0] < 400) & (image[:, 1] > 0) & (image[:, 1] < 400)
+    dx, dy, n = align.offset_from_stars(reference, image[inside])
+    assert (dx, dy) == (pytest.approx(151.3, abs=0.03), pytest.approx(-88.7, abs=0.03))
+
+
+def test_offset_from_stars_refuses_unrelated_fields():
+    rng = np.random.default_rng(5)
+    with pytest.raises(align.OffsetError, match="same field"):
+        align.offset_from_stars(rng.uniform(0, 400, (50, 2)), rng.uniform(0, 400, (50, 2)))
+    with pytest.raises(align.OffsetError, match="too few stars"):
+        align.offset_from_stars([(1.0, 2.0)], [(3.0, 4.0)])
+
+
+def test_gain_from_pairs_removes_the_flat_pattern_and_a_fading_sky():
+    rng = np.random.default_rng(6)
+    y, x = np.mgrid[0:200, 0:200]
+    flat = 1 - 0.2 * ((x - 100) ** 2 + (y - 100) ** 2) / 100 ** 2                 # vignetting
+    gain, read_noise_adu, bias = 1.7, 4.0, 500.0
+
+    def frame(electrons):
+        return bias + rng.poisson(electrons) / gain + rng.normal(0, read_noise_adu, flat.shape)
+    g, rn = camera.gain_from_pairs(frame(30000 * flat), frame(24000 * flat), frame(0 * flat), frame(0 * flat))
+    assert g == pytest.approx(gain, rel=0.04)
+    assert rn == pytest.approx(read_noise_adu * gain, rel=0.04)
+
+
+def test_filter_order_and_saturation_level():
+    assert night.filter_order(["i'", "r (530-700)", "B_Bess", "Ha"]) == ["B_Bess", "r (530-700)", "i'", "Ha"]
+    assert night.saturation_level({"BITPIX": 16, "BZERO": 0, "BSCALE": 2}) == 65534.0
+    assert night.saturation_level({"BITPIX": 16, "BZERO": 32768, "SATURATE": 60000}) == 60000.0
