@@ -353,3 +353,65 @@ def ex06_galaxy_fraction(fraction, folder=None):
     return check(fraction, float(expected), tolerance=0.01,
                  hint="subtract the sky first (light = galaxy - corners), then divide "
                       "photometry.aperture_sum(light, xc, yc, 35.0)[0] by the same at 185.0")
+
+
+def _ex08_results(folder):
+    """(offsets, stars) that chapter 08 wrote for ``folder``, or None if it has not been run on it."""
+    from astropy.table import Table
+
+    out = data.derived_folder(folder) / "night"
+    if not (out / "offsets.ecsv").is_file():
+        return None
+    stars = {Table.read(p).meta["filter"]: Table.read(p) for p in sorted(out.glob("stars-*.ecsv"))}
+    return Table.read(out / "offsets.ecsv"), stars
+
+
+def _ex08_truth(folder):
+    from . import zoo
+
+    if zoo.has_truth(folder):
+        return zoo.truth(folder)
+    return data.truth(folder) if data.has_truth(folder) else None
+
+
+def ex08_largest_offset(offset_px, folder):
+    """Chapter 08, exercise 1: the largest distance (pixels) between where a frame and the reference point."""
+    import numpy as np
+
+    results = _ex08_results(folder)
+    if results is None:
+        return "Run the chapter's cells first: night.write saves the offsets this check reads."
+    offsets, _ = results
+    truth = _ex08_truth(folder)
+    reference = offsets.meta["reference"]
+    if truth is None:
+        expected = float(np.nanmax(np.hypot(offsets["dx"], offsets["dy"])))
+        note = " (checked against this chapter's own offsets: this folder has no ground truth)"
+    else:
+        expected = max(float(np.hypot(*truth.offset(reference, name))) for name in offsets["name"])
+        note = ""
+    return check(offset_px, expected, tolerance=0.05,
+                 hint="the distance of each frame is np.hypot(dx, dy); take the largest over the offsets "
+                      "table") + note
+
+
+def ex08_snr_20(mag, filter_name, folder):
+    """Chapter 08, exercise 2: the instrumental magnitude at which stars of a stack reach SNR 20."""
+    import numpy as np
+
+    results = _ex08_results(folder)
+    if results is None:
+        return "Run the chapter's cells first: night.write saves the star tables this check reads."
+    _, stars = results
+    if filter_name not in stars:
+        return f"There is no star table for the filter {filter_name!r}; the filters are {sorted(stars)}."
+    table = stars[filter_name]
+    log_snr = np.log10(np.clip(np.asarray(table["snr"], float), 1e-3, None))
+    near = np.abs(log_snr - np.log10(20.0)) < 0.15                           # SNR 14 to 28
+    if near.sum() < 3:
+        return ("Too few stars have an SNR near 20 in this stack to check an answer; lower the detection "
+                "threshold or try the other filter.")
+    slope, intercept = np.polyfit(log_snr[near], np.asarray(table["mag"])[near], 1)
+    return check(mag, slope * np.log10(20.0) + intercept, tolerance=0.15,
+                 hint="plot mag against log10(snr) for the stars of that filter and read the magnitude where "
+                      "snr = 20, or fit a line to the stars with SNR between 14 and 28")

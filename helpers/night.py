@@ -44,11 +44,12 @@ from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from . import align, camera, data, detect, io, photometry, reduce
 
-__all__ = ["load", "Calibration", "calibration", "Frame", "calibrate_science", "measure_offsets", "Stack", "stack",
+__all__ = ["load", "Calibration", "calibration", "Frame", "calibrate_science", "star_positions", "reference_frame", "measure_offsets", "Stack", "stack",
            "camera_noise", "star_table", "measure_stars", "filter_order", "colour_table", "write", "Night",
            "run", "saturation_level", "compare_with_truth", "GAIN_KEYWORDS", "READ_NOISE_KEYWORDS"]
 
@@ -84,11 +85,13 @@ def _load_all(paths):
 
 
 def saturation_level(header):
-    """The raw value (ADU) at which a frame's pixels saturate: SATURATE, else the top of the stored integers.
+    """The raw value (ADU) at which a frame's pixels saturate: SATURATE, else what 16-bit integers can hold.
 
-    A 16-bit camera cannot store more than 65535 (BITPIX 16 with BZERO 32768): a star brighter than that
-    is cut flat, and its flux is wrong however it is measured. Frames stored as floating point give no
-    such limit (None) unless the header has SATURATE.
+    A camera's 16-bit converter gives at most 65535 ADU: a star brighter than that is cut flat, and its flux
+    is wrong however it is measured. Without SATURATE (or SATLEVEL) in the header, the limit is the top of
+    the integers the file can store, and never above 65535 (a file written with BSCALE = 2 could store more,
+    but its camera could not measure it). Frames stored as floating point give no limit (None) unless the
+    header has SATURATE.
 
     Examples
     --------
@@ -103,7 +106,8 @@ def saturation_level(header):
     bitpix = int(header.get("BITPIX", -32))
     if bitpix < 0:
         return None
-    return float(header.get("BZERO", 0)) + float(header.get("BSCALE", 1)) * (2 ** (bitpix - 1) - 1)
+    top = float(header.get("BZERO", 0)) + float(header.get("BSCALE", 1)) * (2 ** (bitpix - 1) - 1)
+    return min(top, 65535.0)
 
 
 def _usable(frames, kind, filter=None):
@@ -159,7 +163,7 @@ class Calibration:
         removed from such a frame (no bias frames, no overscan and no darks of exactly that time).
         """
         if exptime in self.darks_with_bias:
-            return self.darks_with_bias[exptime], f"the {_seconds(exptime)} dark, bias included"
+            return self.darks_with_bias[exptime], f"the {_seconds(exptime)} dark (bias included)"
         bias = 0.0 if self.bias is None else self.bias
         what = "overscan" if self.overscan else ""
         if self.bias is not None:
@@ -239,6 +243,9 @@ def calibration(frames):
             combined[t] = reduce.combine(_load_all(paths), "median")
             said.append(f"darks {_seconds(t)}: median of {len(paths)} frames")
     if not combined:
+        if not biases and not cal.overscan:
+            said.append("bias: no bias frames, no overscan and no darks: the bias stays in the frames, as part of "
+                        "the sky (the photometry's sky annulus removes it with the sky)")
         said.append("darks: none; the dark current stays in the frames (it adds to the sky, which the "
                     "photometry subtracts; hot pixels stay)")
     elif cal.bias is not None or cal.overscan:
@@ -340,14 +347,14 @@ def calibrate_science(frames, cal):
 # --------------------------------------------------------------------------------------------------
 # Offsets and stacks
 # --------------------------------------------------------------------------------------------------
-def _star_positions(image, n=200):
+def star_positions(image, n=200):
     """Positions (n, 2) of the brightest stars not cut by the edge, brightest first."""
     stars = detect.find_stars(image, threshold=5.0)
     stars = stars[~stars["edge"]][:n]
     return np.column_stack([stars["x"], stars["y"]])
 
 
-def _reference(science):
+def reference_frame(science):
     """The reference frame: the first frame taken in the filter with most frames."""
     counts = Counter(f.filter for f in science)
     best = max(counts.values())
@@ -372,15 +379,15 @@ def measure_offsets(science, reference=None):
         on the reference), ``n_pairs`` (stars paired) and ``note``; ``meta['reference']`` is the
         reference's name.
     """
-    reference = reference or _reference(science)
-    ref_xy = _star_positions(reference.image)
+    reference = reference or reference_frame(science)
+    ref_xy = star_positions(reference.image)
     rows = []
     for frame in science:
         if frame is reference:
             rows.append((frame.name, frame.filter, frame.exptime, 0.0, 0.0, len(ref_xy), "reference"))
             continue
         try:
-            dx, dy, n = align.offset_from_stars(ref_xy, _star_positions(frame.image))
+            dx, dy, n = align.offset_from_stars(ref_xy, star_positions(frame.image))
             rows.append((frame.name, frame.filter, frame.exptime, dx, dy, n, ""))
         except align.OffsetError as err:
             rows.append((frame.name, frame.filter, frame.exptime, math.nan, math.nan, 0, f"left out: {err}"))
@@ -521,7 +528,8 @@ def star_table(stack_, gain, read_noise, threshold=5.0):
     The stack is in ADU/s and is a median of ``n`` frames: it is measured as an image of
     ``exptime`` seconds (the frames' median exposure time) with the effective gain and read noise of a
     median (:func:`helpers.photometry.effective_gain`), so the errors are those of the combined image.
-    Stars cut by the edge or with NaN (no data) in their aperture are left out.
+    Stars cut by the edge or with NaN (no data) in their aperture are left out, and so is a second "star"
+    found on the flat top of a saturated one.
 
     Returns
     -------
@@ -534,7 +542,7 @@ def star_table(stack_, gain, read_noise, threshold=5.0):
     image = stack_.image
     found = detect.find_stars(image, threshold=threshold)
     fwhm = float(found.meta["fwhm"])
-    found = found[~found["edge"]]
+    found = found[~found["edge"] & _first_per_flat_top(found, stack_.saturated)]
     r, r_in, r_out = max(1.5 * fwhm, 2.0), max(3.0 * fwhm, 5.0), max(5.0 * fwhm, 8.0)
     g, rn = photometry.effective_gain(gain, read_noise, len(stack_.names), "median")
     t = stack_.exptime
@@ -553,6 +561,25 @@ def star_table(stack_, gain, read_noise, threshold=5.0):
                      "r_out": round(r_out, 3), "n_frames": len(stack_.names), "exptime": t,
                      "gain": gain, "read_noise": read_noise, "unit": "flux in ADU/s; mag = -2.5 log10(ADU/s)"})
     return out
+
+
+def _first_per_flat_top(found, saturated):
+    """False for a star whose peak lies in the same saturated patch as a brighter star's.
+
+    A saturated star is cut flat at the top, and its flat top can hold several local maxima, each found as a
+    "star" (see ``saturation`` in :func:`helpers.detect.find_stars`). ``found`` is brightest first.
+    """
+    patches, _ = ndimage.label(ndimage.binary_dilation(saturated, iterations=1))
+    x = np.clip(np.floor(np.asarray(found["x"]) + 0.5).astype(int), 0, saturated.shape[1] - 1)
+    y = np.clip(np.floor(np.asarray(found["y"]) + 0.5).astype(int), 0, saturated.shape[0] - 1)
+    patch = patches[y, x]
+    keep = np.ones(len(found), dtype=bool)
+    seen = set()
+    for i, p in enumerate(patch):
+        if p:
+            keep[i] = p not in seen
+            seen.add(p)
+    return keep
 
 
 def measure_stars(stacks, gain, read_noise, threshold=5.0):
@@ -702,8 +729,11 @@ def run(folder, write_files=True):
 # --------------------------------------------------------------------------------------------------
 # Checking against a ground truth (the synthetic set and the camera zoo have one; real nights do not)
 # --------------------------------------------------------------------------------------------------
-def compare_with_truth(result, truth, isolation=3.0):
-    """Lines comparing a :class:`Night` with the ground truth of the synthetic set or of a zoo camera.
+def compare_with_truth(truth, offsets, stars, gain, read_noise, isolation=3.0):
+    """Lines comparing a night's results with the ground truth of the synthetic set or of a zoo camera.
+
+    ``offsets`` from :func:`measure_offsets`, ``stars`` from :func:`measure_stars`, ``gain`` and
+    ``read_noise`` from :func:`camera_noise`.
 
     Offsets against the true ones; per filter, instrumental minus true magnitude for unsaturated stars
     with SNR > 50 that have no true neighbour within ``isolation`` FWHM bright enough to add 10 % of
@@ -712,13 +742,13 @@ def compare_with_truth(result, truth, isolation=3.0):
     how well the magnitudes are measured.
     """
     band_of = getattr(truth, "filters", None) or {}
-    reference = result.offsets.meta["reference"]
+    reference = offsets.meta["reference"]
     errors = [math.hypot(row["dx"] - tdx, row["dy"] - tdy)
-              for row in result.offsets if np.isfinite(row["dx"])
+              for row in offsets if np.isfinite(row["dx"])
               for tdx, tdy in [truth.offset(reference, row["name"])]]
     lines = [f"offsets: {len(errors)} frames, largest error {max(errors):.3f} px"]
     true_x, true_y = truth.positions(reference)
-    for filter_name, table in result.stars.items():
+    for filter_name, table in stars.items():
         band = band_of.get(filter_name, filter_name)
         true_mag = np.asarray(truth.stars[band])
         i_found, i_true = align.match(np.column_stack([table["x"], table["y"]]), np.column_stack([true_x, true_y]),
@@ -736,6 +766,6 @@ def compare_with_truth(result, truth, isolation=3.0):
                      f"star; {good.sum()} isolated, unsaturated with SNR > 50: zero point {zero_point:.3f}, "
                      f"scatter {scatter:.3f} mag")
     true_gain = truth.camera["gain"]
-    lines.append(f"gain {result.gain:.3g} e-/ADU (true {true_gain:.3g}), read noise {result.read_noise:.3g} e- "
+    lines.append(f"gain {gain:.3g} e-/ADU (true {true_gain:.3g}), read noise {read_noise:.3g} e- "
                  f"(true {truth.camera['read_noise']:.3g})")
     return lines

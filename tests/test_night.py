@@ -43,7 +43,9 @@ def test_offsets_of_tens_of_pixels_between_nights_are_found(nights, root):
 @pytest.mark.parametrize("camera_name, scatter", [("maxim-gz", 0.03), ("eso-fz", 0.03), ("nina-binned", 0.03),
                                                   ("lights-only", 0.08)])
 def test_magnitudes_of_isolated_stars_agree_with_the_truth(nights, root, camera_name, scatter):
-    lines = night.compare_with_truth(nights[camera_name], zoo.truth(root / camera_name))
+    result = nights[camera_name]
+    lines = night.compare_with_truth(zoo.truth(root / camera_name), result.offsets, result.stars, result.gain,
+                                     result.read_noise)
     for line in lines[1:-1]:
         n = int(line.split("; ")[1].split(" isolated")[0])
         measured = float(line.split("scatter ")[1].split(" mag")[0])
@@ -61,8 +63,8 @@ def test_gain_and_read_noise_are_right(nights, root, camera_name):
 @pytest.mark.parametrize("camera_name, expected", [
     ("maxim-gz", ["bias: median of", "scaled by", "exposure times 30 s, 60 s"]),
     ("eso-fz", ["overscan: BIASSEC", "darks: none", "measured by photon transfer"]),
-    ("nina-binned", ["no bias frames", "the 60 s dark, bias included subtracted", "the 2 s dark, bias included"]),
-    ("lights-only", ["nothing subtracted", "NOT flat-fielded"]),
+    ("nina-binned", ["no bias frames", "the 60 s dark (bias included) subtracted", "the 2 s dark (bias included)"]),
+    ("lights-only", ["nothing subtracted", "NOT flat-fielded", "the bias stays in"]),
 ])
 def test_each_decision_is_said(nights, camera_name, expected):
     said = "\n".join(nights[camera_name].said)
@@ -191,3 +193,38 @@ def test_filter_order_and_saturation_level():
     assert night.filter_order(["i'", "r (530-700)", "B_Bess", "Ha"]) == ["B_Bess", "r (530-700)", "i'", "Ha"]
     assert night.saturation_level({"BITPIX": 16, "BZERO": 0, "BSCALE": 2}) == 65534.0
     assert night.saturation_level({"BITPIX": 16, "BZERO": 32768, "SATURATE": 60000}) == 60000.0
+    assert night.saturation_level({"BITPIX": 16, "BZERO": 32768, "BSCALE": 2}) == 65535.0   # the converter's limit
+    assert night.saturation_level({"BITPIX": -32}) is None
+
+
+def test_a_saturated_star_is_one_star(nights):
+    for result in nights.values():
+        for name, table in result.stars.items():
+            flagged = table[table["saturated"]]
+            xy = np.column_stack([flagged["x"], flagged["y"]])
+            if len(xy) > 1:
+                distances = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+                np.fill_diagonal(distances, np.inf)
+                assert distances.min() > 1.5 * table.meta["fwhm"], name
+
+
+def test_the_exercise_checks_use_the_truth_or_say_they_cannot(nights, root, tmp_path):
+    from helpers import exercises
+
+    folder = root / "maxim-gz"
+    result, truth = nights["maxim-gz"], zoo.truth(folder)
+    reference = result.offsets.meta["reference"]
+    largest = max(np.hypot(*truth.offset(reference, n)) for n in result.offsets["name"])
+    assert exercises.ex08_largest_offset(largest, folder) == "Correct."
+    assert exercises.ex08_largest_offset(largest + 0.5, folder).startswith("Not yet")
+    table = result.stars["JohnsonV"]
+    near = np.abs(np.log10(table["snr"]) - np.log10(20)) < 0.15
+    slope, intercept = np.polyfit(np.log10(table["snr"][near]), table["mag"][near], 1)
+    assert exercises.ex08_snr_20(slope * np.log10(20) + intercept, "JohnsonV", folder) == "Correct."
+    assert exercises.ex08_snr_20(slope * np.log10(20) + intercept + 0.5, "JohnsonV", folder).startswith("Not yet")
+    assert "filters are" in exercises.ex08_snr_20(-3.0, "Halpha", folder)
+    own = tmp_path / "own"                     # a folder with no truth and not yet run: said, not raised
+    shutil.copytree(root / "lights-only", own)
+    assert exercises.ex08_largest_offset(1.0, own).startswith("Run the chapter's cells first")
+    night.run(own)
+    assert "no ground truth" in exercises.ex08_largest_offset(1.0, own)
