@@ -408,6 +408,7 @@ class Stack:
     exptime: float      # median exposure time of the frames (s)
     header: object
     saturated: np.ndarray   # True where any of the frames was saturated
+    note: str = ""          # what the number of frames means for the stack
 
 
 def stack(science, offsets):
@@ -432,8 +433,11 @@ def stack(science, offsets):
         saturated = np.zeros(image.shape, dtype=bool)
         for f in chosen:   # a saturated pixel moved with its frame (order 1: a pixel touching it counts)
             saturated |= np.nan_to_num(align.shift(f.saturated.astype(float), *by_name[f.name], order=1)) > 0
+        note = {1: "one frame: nothing to combine, its cosmic rays stay",
+                2: "two frames: their median is their mean, so a cosmic ray in either stays (at half height); "
+                   "three or more remove it"}.get(len(chosen), f"median of {len(chosen)} frames")
         stacks[filter_name] = Stack(filter_name, image, [f.name for f in chosen],
-                                    float(np.median([f.exptime for f in chosen])), chosen[0].header, saturated)
+                                    float(np.median([f.exptime for f in chosen])), chosen[0].header, saturated, note)
     return stacks
 
 

@@ -228,3 +228,9 @@ def test_the_exercise_checks_use_the_truth_or_say_they_cannot(nights, root, tmp_
     assert exercises.ex08_largest_offset(1.0, own).startswith("Run the chapter's cells first")
     night.run(own)
     assert "no ground truth" in exercises.ex08_largest_offset(1.0, own)
+
+
+def test_a_stack_of_two_frames_says_it_keeps_cosmic_rays(nights):
+    science = [f for f in nights["lights-only"].science if f.filter == "V"][:2]
+    offsets = night.measure_offsets(science)
+    assert "cosmic ray" in night.stack(science, offsets)["V"].note
