@@ -162,8 +162,9 @@ class Calibration:
         ``value`` is an image (or 0.0) and ``how`` a few words; ``value`` is None when the bias cannot be
         removed from such a frame (no bias frames, no overscan and no darks of exactly that time).
         """
-        if exptime in self.darks_with_bias:
-            return self.darks_with_bias[exptime], f"the {_seconds(exptime)} dark (bias included)"
+        same = _same_time(exptime, self.darks_with_bias)
+        if same is not None:
+            return self.darks_with_bias[same], f"the {_seconds(same)} dark (bias included)"
         bias = 0.0 if self.bias is None else self.bias
         what = "overscan" if self.overscan else ""
         if self.bias is not None:
@@ -172,10 +173,16 @@ class Calibration:
             return None, "nothing: the bias cannot be removed"
         if not self.darks:
             return bias, what
-        dark_time = exptime if exptime in self.darks else max(self.darks)
+        dark_time = _same_time(exptime, self.darks)
+        dark_time = max(self.darks) if dark_time is None else dark_time
         scale = exptime / dark_time
         how = f"{what} and the {_seconds(dark_time)} dark" + ("" if scale == 1 else f" scaled by {scale:.3g}")
         return bias + self.darks[dark_time] * scale, how
+
+
+def _same_time(exptime, by_time):
+    """The key of ``by_time`` equal to ``exptime`` within 0.1 % or 0.01 s (as io.select matches), or None."""
+    return next((t for t in by_time if math.isclose(t, exptime, rel_tol=1e-3, abs_tol=1e-2)), None)
 
 
 def _same_shape(rows, raw_shape, said, what):
@@ -209,76 +216,85 @@ def calibration(frames):
     -------
     Calibration
     """
-    cal = Calibration()
-    said = cal.said
     science = _usable(frames, "science")
     if len(science) == 0:
         raise ValueError("no usable science frames in this folder: collect() found "
                          f"{dict(Counter(frames['kind']))}; see the table's 'problem' column for why frames "
                          "were left out.")
+    cal = Calibration()
     cal.raw_shape = Counter(zip(science["ny"], science["nx"])).most_common(1)[0][0]
     first = np.flatnonzero((science["ny"] == cal.raw_shape[0]) & (science["nx"] == cal.raw_shape[1]))[0]
     first_image, first_header = load(science["path"][first])
     cal.shape = first_image.shape
     cal.overscan = "BIASSEC" in first_header and "TRIMSEC" in first_header
     if cal.overscan:
-        said.append(f"overscan: BIASSEC {first_header['BIASSEC']} subtracted row by row and TRIMSEC "
-                    f"{first_header['TRIMSEC']} kept, in every frame")
+        cal.said.append(f"overscan: BIASSEC {first_header['BIASSEC']} subtracted row by row and TRIMSEC "
+                        f"{first_header['TRIMSEC']} kept, in every frame")
+    _make_bias(cal, frames)
+    _make_darks(cal, frames)
+    _make_flats(cal, frames)
+    return cal
 
-    biases = _same_shape(_usable(frames, "bias"), cal.raw_shape, said, "bias")
+
+def _make_bias(cal, frames):
+    biases = _same_shape(_usable(frames, "bias"), cal.raw_shape, cal.said, "bias")
     if biases:
         cal.bias = reduce.combine(_load_all(biases), "median")
-        said.append(f"bias: median of {len(biases)} frames" + (" (after the overscan: what is left is the "
-                                                                "bias pattern across the chip)" if cal.overscan else ""))
+        cal.said.append(f"bias: median of {len(biases)} frames" + (
+            " (after the overscan: what is left is the bias pattern across the chip)" if cal.overscan else ""))
     elif cal.overscan:
-        said.append("bias: no bias frames; the overscan gives the level, the pattern across the chip stays in "
-                    "(a few ADU on most CCDs)")
+        cal.said.append("bias: no bias frames; the overscan gives the level, the pattern across the chip stays in "
+                        "(a few ADU on most CCDs)")
 
+
+def _make_darks(cal, frames):
+    said = cal.said
     dark_rows = _usable(frames, "dark")
-    dark_times = sorted({float(t) for t in dark_rows["exptime"]})
     combined = {}
-    for t in dark_times:
-        paths = _same_shape(dark_rows[np.isclose(dark_rows["exptime"], t)], cal.raw_shape, said, f"darks {_seconds(t)}")
+    for t in sorted({float(t) for t in dark_rows["exptime"]}):
+        paths = _same_shape(dark_rows[np.isclose(dark_rows["exptime"], t)], cal.raw_shape, said,
+                            f"darks {_seconds(t)}")
         if paths:
             combined[t] = reduce.combine(_load_all(paths), "median")
             said.append(f"darks {_seconds(t)}: median of {len(paths)} frames")
     if not combined:
-        if not biases and not cal.overscan:
+        if cal.bias is None and not cal.overscan:
             said.append("bias: no bias frames, no overscan and no darks: the bias stays in the frames, as part of "
                         "the sky (the photometry's sky annulus removes it with the sky)")
         said.append("darks: none; the dark current stays in the frames (it adds to the sky, which the "
                     "photometry subtracts; hot pixels stay)")
     elif cal.bias is not None or cal.overscan:
         cal.darks = {t: d - (0.0 if cal.bias is None else cal.bias) for t, d in combined.items()}
+    elif len(combined) >= 2:      # no bias: it is where the dark signal extrapolates to 0 s
+        cal.darks_with_bias = dict(combined)
+        t1, t2 = min(combined), max(combined)
+        cal.bias = combined[t1] - (combined[t2] - combined[t1]) * t1 / (t2 - t1)
+        cal.darks = {t: d - cal.bias for t, d in combined.items()}
+        said.append(f"bias: no bias frames; estimated from the darks of {_seconds(t1)} and {_seconds(t2)} "
+                    f"(the dark signal extrapolated to 0 s): median {np.nanmedian(cal.bias):.1f} ADU. "
+                    "Frames with darks of their own exposure time get those, bias included")
     else:
         cal.darks_with_bias = dict(combined)
-        if len(combined) >= 2:
-            t1, t2 = min(combined), max(combined)
-            cal.bias = combined[t1] - (combined[t2] - combined[t1]) * t1 / (t2 - t1)
-            cal.darks = {t: d - cal.bias for t, d in combined.items()}
-            said.append(f"bias: no bias frames; estimated from the darks of {_seconds(t1)} and {_seconds(t2)} "
-                        f"(the dark signal extrapolated to 0 s): median {np.nanmedian(cal.bias):.1f} ADU. "
-                        "Frames with darks of their own exposure time get those, bias included")
-        else:
-            (t1,) = combined
-            said.append(f"bias: no bias frames and darks of one exposure time ({_seconds(t1)}): they hold the "
-                        f"bias, so they are subtracted whole from frames of {_seconds(t1)} only, never scaled")
+        (t1,) = combined
+        said.append(f"bias: no bias frames and darks of one exposure time ({_seconds(t1)}): they hold the "
+                    f"bias, so they are subtracted whole from frames of {_seconds(t1)} only, never scaled")
 
+
+def _make_flats(cal, frames):
     for filter_name in sorted({f for f in _usable(frames, "flat")["filter"]}):
         rows = _usable(frames, "flat", filter_name)
         t = Counter(float(v) for v in rows["exptime"]).most_common(1)[0][0]
-        paths = _same_shape(rows[np.isclose(rows["exptime"], t)], cal.raw_shape, said, f"flats {filter_name}")
+        paths = _same_shape(rows[np.isclose(rows["exptime"], t)], cal.raw_shape, cal.said, f"flats {filter_name}")
         if not paths:
             continue
         offset, how = cal.offset(t)
         if offset is None:
-            said.append(f"flat {filter_name}: not made; the bias cannot be taken out of {_seconds(t)} flats "
-                        "(no bias frames, no overscan, no darks of that time) and a flat with its bias "
-                        "in would be wrong everywhere")
+            cal.said.append(f"flat {filter_name}: not made; the bias cannot be taken out of {_seconds(t)} flats "
+                            "(no bias frames, no overscan, no darks of that time) and a flat with its bias "
+                            "in would be wrong everywhere")
             continue
         cal.flats[filter_name] = reduce.master_flat(_load_all(paths), offset)
-        said.append(f"flat {filter_name}: median of {len(paths)} flats of {_seconds(t)}, {how} removed")
-    return cal
+        cal.said.append(f"flat {filter_name}: median of {len(paths)} flats of {_seconds(t)}, {how} removed")
 
 
 # --------------------------------------------------------------------------------------------------
