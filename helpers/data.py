@@ -134,8 +134,9 @@ def derived_folder(folder=None):
         tag = hashlib.sha256(str(folder).encode()).hexdigest()[:8]
         out = HANDBOOK_ROOT / "data" / "derived" / f"{folder.name or 'frames'}-{tag}"
     if out == folder or folder in out.parents:
-        raise RuntimeError(f"the derived folder {out} would lie inside the folder of frames {folder}; "
-                           "this should not happen: please report it.")
+        raise ValueError(f"the handbook writes what it derives from {folder} into {out}, which lies inside it, and "
+                         "derived files never go into a folder of frames. Move the frames to a folder of their own "
+                         "(e.g. data/my-night, not the handbook's data/derived) and point CCD_HANDBOOK_FRAMES there.")
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -218,9 +218,12 @@ def calibration(frames):
     """
     science = _usable(frames, "science")
     if len(science) == 0:
-        raise ValueError("no usable science frames in this folder: collect() found "
-                         f"{dict(Counter(frames['kind']))}; see the table's 'problem' column for why frames "
-                         "were left out.")
+        found = ", ".join(f"{n} {kind}" for kind, n in sorted(Counter(str(k) for k in frames["kind"]).items()))
+        unusable = [str(p) for p, k in zip(frames["problem"], frames["kind"]) if k == "science" and p]
+        why = (f"the {len(unusable)} science frame(s) all have a problem (first: {unusable[0]}); see the "
+               "'problem' column of io.collect(folder)" if unusable else
+               "a night needs at least one science (light, object) frame")
+        raise ValueError(f"no usable science frames in this folder: io.collect found {found}; {why}.")
     cal = Calibration()
     cal.raw_shape = Counter(zip(science["ny"], science["nx"])).most_common(1)[0][0]
     first = np.flatnonzero((science["ny"] == cal.raw_shape[0]) & (science["nx"] == cal.raw_shape[1]))[0]
@@ -337,7 +340,8 @@ def calibrate_science(frames, cal):
         flat = cal.flats.get(filter_name)
         if (filter_name, t) not in told:
             told.add((filter_name, t))
-            n = int(np.sum((rows["filter"] == filter_name) & np.isclose(rows["exptime"], t)))
+            n = sum(1 for r in rows if r["path"] in paths and r["filter"] == filter_name
+                    and math.isclose(r["exptime"], t, rel_tol=1e-3, abs_tol=1e-2))
             flat_how = "flat-fielded" if flat is not None else "NOT flat-fielded (no flat in this filter)"
             if offset is None:
                 what = "nothing subtracted: the bias and dark current stay in as part of the sky"
@@ -737,6 +741,7 @@ def run(folder, write_files=True):
     cal = calibration(frames)
     science = calibrate_science(frames, cal)
     offsets = measure_offsets(science)
+    cal.said.extend(f"offset: {row['name']} {row['note']}" for row in offsets if row["note"].startswith("left out"))
     stacks = stack(science, offsets)
     gain, read_noise, noise_said = camera_noise(frames, cal)
     stars = measure_stars(stacks, gain, read_noise)

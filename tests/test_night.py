@@ -234,3 +234,40 @@ def test_a_stack_of_two_frames_says_it_keeps_cosmic_rays(nights):
     science = [f for f in nights["lights-only"].science if f.filter == "V"][:2]
     offsets = night.measure_offsets(science)
     assert "cosmic ray" in night.stack(science, offsets)["V"].note
+
+
+def test_a_folder_without_science_frames_says_so_plainly(root, tmp_path):
+    folder = tmp_path / "biases"
+    folder.mkdir()
+    for path in sorted((root / "maxim-gz").glob("Bias-*"))[:2]:
+        shutil.copy(path, folder)
+    with pytest.raises(ValueError) as info:
+        night.calibration(io.collect(folder))
+    message = str(info.value)
+    assert "found 2 bias" in message and "at least one science" in message and "np.str_" not in message
+
+
+def test_frames_of_another_size_are_left_out_and_counted_right(root, tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(root / "lights-only", folder)
+    image, header = io.read_frame(folder / "obj0013.fits")
+    (folder / "obj0013.fits").unlink()
+    from astropy.io import fits
+    fits.PrimaryHDU(image[::2, ::2].astype("float32"), header).writeto(folder / "obj0013.fits")
+    result = night.run(folder, write_files=False)
+    said = "\n".join(result.said)
+    assert "1 frame(s) of another size" in said and "obj0013.fits" in said
+    assert "science V 60 s: 2 frame(s)" in said
+    assert len(result.stacks["V"].names) == 2
+
+
+def test_a_frame_left_out_of_the_stack_is_said(root, tmp_path):
+    folder = tmp_path / "rotated"
+    shutil.copytree(root / "lights-only", folder)
+    image, header = io.read_frame(folder / "obj0013.fits")
+    (folder / "obj0013.fits").unlink()
+    from astropy.io import fits
+    fits.PrimaryHDU(np.rot90(image).astype("float32"), header).writeto(folder / "obj0013.fits")
+    result = night.run(folder, write_files=False)
+    assert any(line.startswith("offset: obj0013.fits left out: no offset can be trusted") for line in result.said)
+    assert result.stacks["V"].names == ["obj0011.fits", "obj0012.fits"]

@@ -232,3 +232,12 @@ def test_a_frame_without_read_permission_is_not_called_damaged(shared_tmp):
     assert "no permission to read it" in message and "truncated" not in message
     kind, problems = _as_nobody(lambda: list(io.collect(night)["problem"]))
     assert kind == "ok" and eval(problems) == ["", "unreadable: no permission to read it"]
+
+
+def test_frames_put_into_the_derived_folder_itself_get_advice_not_a_bug_report(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "HANDBOOK_ROOT", tmp_path)
+    inside = tmp_path / "data" / "derived"
+    inside.mkdir(parents=True)
+    with pytest.raises(ValueError, match="Move the frames to a folder of their own"):
+        data.derived_folder(inside)
+    assert not any(inside.iterdir())
