@@ -753,8 +753,8 @@ def plan(frames, band=None):
                      if flat_dark_paths else (f"; there are no darks of {flat_exptime:g} s, so the flats keep "
                                               "their bias" if flat_paths else ""))
         notes.append(f"no bias frames: the {dark_exptime:g} s darks hold the bias too and are subtracted "
-                     f"unscaled from the {exptime:g} s science frames{flats_too}. The cost: no bias level or "
-                     "read noise of its own, and these darks fit no other exposure time")
+                     f"unscaled from the {exptime:g} s science frames{flats_too}. The cost: the bias level and "
+                     "the read noise are not measured, and these darks fit no other exposure time")
     elif not bias_paths:
         notes.append(f"no bias frames and no darks of {exptime:g} s (only {times}): a dark that holds the bias "
                      "cannot be scaled, so the bias and the dark current stay in the science frames")
