@@ -118,3 +118,33 @@ def test_exercises_of_00_and_01_say_a_folder_without_truth_cannot_be_checked(zoo
         assert exercises.ex01_b_sky(answer, folder=night) == exercises.NEEDS_TRUTH
         assert exercises.ex01_mean_bias(answer, folder=night) == exercises.NEEDS_TRUTH
     assert exercises.ex00_flats(..., ..., folder=data.ensure()).startswith("Replace")
+
+
+def _night(folder, frames):
+    """Write tiny frames: (name, IMAGETYP, FILTER, EXPTIME, DATE-OBS)."""
+    import numpy as np
+    from astropy.io import fits
+
+    folder.mkdir()
+    for name, kind, band, exptime, date in frames:
+        header = fits.Header({"IMAGETYP": kind, "EXPTIME": exptime, "DATE-OBS": date})
+        if band:
+            header["FILTER"] = band
+        fits.PrimaryHDU(np.full((8, 8), 100, np.uint16), header).writeto(folder / name)
+    return folder
+
+
+def test_plan_picks_the_matching_darks_else_the_longest_and_says_so(tmp_path):
+    lights = [(f"l{i}.fits", "Light Frame", "R", 60.0, f"2024-01-01T0{i}:00:00") for i in range(2)]
+    bias = [("b0.fits", "Bias Frame", "", 0.0, "2024-01-01T00:00:00")]
+    darks = [("d30.fits", "Dark Frame", "", 30.0, "2024-01-01T00:00:00"),
+             ("d300.fits", "Dark Frame", "", 300.0, "2024-01-01T00:00:00")]
+    matching = reduce.plan(io.collect(_night(tmp_path / "a", lights + bias + darks
+                                             + [("d60.fits", "Dark Frame", "", 60.0, "2024-01-01T00:00:00")])))
+    assert matching.dark_exptime == 60.0 and any("match the science exposure" in n for n in matching.notes)
+    longest = reduce.plan(io.collect(_night(tmp_path / "b", lights + bias + darks)))
+    assert longest.dark_exptime == 300.0 and any("the longest, scaled by 0.20" in n for n in longest.notes)
+    assert any("no flats in R" in n for n in longest.notes)
+    unbiased = reduce.plan(io.collect(_night(tmp_path / "c", lights + darks)))   # never a scaled dark
+    assert unbiased.dark_exptime is None and unbiased.dark_paths == []
+    assert any("cannot be scaled" in n for n in unbiased.notes)
