@@ -1,5 +1,8 @@
 """Measuring the camera from its own frames: read noise, dark current, and how flat a calibrated sky is.
 
+Pixels that are NaN (dead pixels stored as BLANK, the NaN edges of an aligned frame) are left out of every
+measurement here, quietly.
+
 Examples
 --------
 >>> import numpy as np
@@ -11,15 +14,51 @@ Examples
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from astropy.stats import sigma_clipped_stats
+
+#: Header keywords that may hold the gain (e-/ADU), in the order they are tried.
+GAIN_KEYWORDS = ("GAIN", "EGAIN", "HIERARCH ESO DET OUT1 GAIN", "CCDGAIN")
+
+
+def _clipped_stats(values, sigma, maxiters):
+    """sigma_clipped_stats of the finite values only: (mean, median, std), NaN when there are none."""
+    values = np.asarray(values, float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return math.nan, math.nan, math.nan
+    return sigma_clipped_stats(finite, sigma=sigma, maxiters=maxiters)
+
+
+def header_gain(header):
+    """The gain (e-/ADU) a header gives, and the keyword it came from; ``(None, '')`` when none gives one.
+
+    The keywords of :data:`GAIN_KEYWORDS` are tried in turn; a value that is not a positive number is
+    passed over. No gain is ever guessed.
+
+    Examples
+    --------
+    >>> header_gain({"GAIN": 1.5}), header_gain({"EGAIN": "2.3"}), header_gain({"GAIN": 0}), header_gain({})
+    ((1.5, 'GAIN'), (2.3, 'EGAIN'), (None, ''), (None, ''))
+    """
+    for keyword in GAIN_KEYWORDS:
+        try:
+            value = float(header.get(keyword))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(value) and value > 0:
+            return value, keyword
+    return None, ""
 
 
 def read_noise(bias_a, bias_b, gain=1.0):
     """Read noise from two bias frames: the spread of their difference, divided by sqrt(2), times the gain.
 
     Subtracting two frames removes everything they share (the bias level and its column structure), and the
-    difference of two independent noises has sqrt(2) times their spread. Sigma clipping ignores cosmic rays.
+    difference of two independent noises has sqrt(2) times their spread. Sigma clipping ignores cosmic rays;
+    NaN pixels (dead pixels stored as BLANK) are left out.
 
     Parameters
     ----------
@@ -28,12 +67,12 @@ def read_noise(bias_a, bias_b, gain=1.0):
         e-/ADU; the result is in electrons (pass 1.0 to get ADU).
     """
     difference = np.asarray(bias_a, float) - np.asarray(bias_b, float)
-    _, _, spread = sigma_clipped_stats(difference, sigma=4.0, maxiters=10)
+    _, _, spread = _clipped_stats(difference, sigma=4.0, maxiters=10)
     return float(spread / np.sqrt(2.0) * gain)
 
 
 def dark_current(master_dark, dark_exptime, gain=1.0):
-    """Typical dark current in e-/s per pixel from a bias-subtracted master dark (hot pixels clipped).
+    """Typical dark current in e-/s per pixel from a bias-subtracted master dark (hot pixels clipped, NaN left out).
 
     Parameters
     ----------
@@ -44,7 +83,7 @@ def dark_current(master_dark, dark_exptime, gain=1.0):
     gain : float
         e-/ADU (pass 1.0 to get ADU/s).
     """
-    mean, _, _ = sigma_clipped_stats(master_dark, sigma=3.0, maxiters=10)
+    mean, _, _ = _clipped_stats(master_dark, sigma=3.0, maxiters=10)
     return float(mean * gain / dark_exptime)
 
 
@@ -56,31 +95,36 @@ def hot_pixels(master_dark, dark_exptime, gain=1.0, threshold=3.0):
 def box_levels(image, n_boxes=8):
     """Sky level (sigma-clipped median) in each of ``n_boxes`` x ``n_boxes`` boxes covering the frame.
 
-    Returns a ``(n_boxes, n_boxes)`` array; row 0 is the bottom of the frame. Stars are clipped away.
+    Returns a ``(n_boxes, n_boxes)`` array; row 0 is the bottom of the frame. Stars are clipped away; a box
+    without a finite pixel gets NaN.
     """
     ny, nx = np.shape(image)
     levels = np.empty((n_boxes, n_boxes))
     for row in range(n_boxes):
         for col in range(n_boxes):
             box = image[row * ny // n_boxes:(row + 1) * ny // n_boxes, col * nx // n_boxes:(col + 1) * nx // n_boxes]
-            levels[row, col] = sigma_clipped_stats(box, sigma=2.5, maxiters=10)[1]
+            levels[row, col] = _clipped_stats(box, sigma=2.5, maxiters=10)[1]
     return levels
 
 
 def _away_from(levels, shape, avoid):
-    """The box levels whose box centre lies more than ``radius`` from ``x, y`` (all of them if avoid is None)."""
+    """The finite box levels whose box centre lies more than ``radius`` from ``x, y`` (all if avoid is None)."""
     if avoid is None:
-        return levels.ravel()
+        return levels[np.isfinite(levels)]
     n_boxes = levels.shape[0]
     ny, nx = shape
     centre_y = (np.arange(n_boxes) + 0.5) * ny / n_boxes
     centre_x = (np.arange(n_boxes) + 0.5) * nx / n_boxes
     x, y, radius = avoid
-    return levels[np.hypot(centre_x[None, :] - x, centre_y[:, None] - y) > radius]
+    far = np.hypot(centre_x[None, :] - x, centre_y[:, None] - y) > radius
+    return levels[far & np.isfinite(levels)]
 
 
 def sky_level(image, n_boxes=8, avoid=None):
-    """The sky level: the median of the box levels of :func:`box_levels` (see :func:`sky_flatness` for avoid)."""
+    """The sky level: the median of the box levels of :func:`box_levels` (see :func:`sky_flatness` for avoid).
+
+    NaN pixels are left out of each box, and a box without any finite pixel is left out of the median.
+    """
     return float(np.median(_away_from(box_levels(image, n_boxes), np.shape(image), avoid)))
 
 

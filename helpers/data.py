@@ -104,6 +104,33 @@ def has_truth(folder):
     return (Path(folder) / "truth" / "truth.json").is_file()
 
 
+#: The one line a chapter prints where a comparison with the truth is skipped (a folder without a truth).
+NO_TRUTH = "no ground truth for this folder: the comparison with the truth is skipped"
+
+
+def describe(folder):
+    """One line naming a folder of frames and saying whether it has a ground truth.
+
+    The folder is shown relative to the handbook when it lies inside it, else as its full path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from helpers import data
+    >>> data.describe(data.ensure())
+    'data folder: data/synthetic (with a ground truth)'
+    >>> data.describe(tempfile.mkdtemp()).endswith("(no ground truth: your own frames)")
+    True
+    """
+    folder = Path(folder).expanduser().resolve()
+    try:
+        shown = folder.relative_to(HANDBOOK_ROOT).as_posix()
+    except ValueError:
+        shown = str(folder)
+    truth_note = "with a ground truth" if has_truth(folder) else "no ground truth: your own frames"
+    return f"data folder: {shown} ({truth_note})"
+
+
 def derived_folder(folder=None):
     """The folder for files derived from a folder of frames (masters, aligned frames, tables), made if missing.
 

@@ -1,6 +1,8 @@
 """Checks for the chapters' exercises: each computes the right answer from the data and compares.
 
-A check never raises on a wrong answer; it says "Correct." or gives a hint.
+A check never raises on a wrong answer; it says "Correct." or gives a hint. The checks of chapters 00 and 01
+take the chapter's ``folder``: for a folder without a ground truth (your own frames) they return
+:data:`NEEDS_TRUTH` instead of raising.
 
 Examples
 --------
@@ -10,12 +12,25 @@ Examples
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import data, io
 from .checks import check
+
+#: What a check says for a folder without a ground truth (your own frames): it has nothing to compare with.
+NEEDS_TRUTH = ("This check needs the synthetic set's ground truth, and this folder has none: there is nothing "
+               "to compare your answer with. Unset CCD_HANDBOOK_FRAMES to try the exercise on the synthetic set.")
+
+
+def _without_truth(folder):
+    """True when a folder was given and it has no ground truth (the check cannot be made)."""
+    return folder is not None and not data.has_truth(folder)
 
 
 def ex00_flats(n_flats, exptime, folder=None):
     """Chapter 00, exercise 1: the number of B flats and their exposure time (s)."""
+    if _without_truth(folder):
+        return NEEDS_TRUTH
     folder = folder or data.ensure()
     paths = io.select(io.collect(folder), kind="flat", filter="B")
     expected = [len(paths), io.read_frame(paths[0])[1]["EXPTIME"]]
@@ -26,13 +41,17 @@ def ex00_flats(n_flats, exptime, folder=None):
 
 def ex00_pixel(value_adu, folder=None):
     """Chapter 00, exercise 2: the value of bias-1.fits at x = 10, y = 20."""
-    folder = folder or data.ensure()
+    if _without_truth(folder):
+        return NEEDS_TRUTH
+    folder = Path(folder) if folder is not None else data.ensure()
     image, _ = io.read_frame(folder / "bias-1.fits")
     return check(value_adu, image[20, 10], tolerance=1e-6, hint="the row (y) comes first: image[y, x]")
 
 
 def ex01_b_sky(sky_adu, folder=None):
     """Chapter 01, exercise 1: the sky level (ADU) of the calibrated, combined B frames."""
+    if _without_truth(folder):
+        return NEEDS_TRUTH
     truth = data.truth(folder or data.ensure())
     expected = truth.bands["B"]["sky"] * 60.0 / truth.camera["gain"]
     return check(sky_adu, expected, tolerance=0.015, relative=True,
@@ -42,6 +61,8 @@ def ex01_b_sky(sky_adu, folder=None):
 
 def ex01_mean_bias(n_pixels, folder=None):
     """Chapter 01, exercise 2: pixels of the mean-combined master bias more than 50 ADU above its median."""
+    if _without_truth(folder):
+        return NEEDS_TRUTH
     import numpy as np
 
     from . import reduce

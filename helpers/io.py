@@ -25,6 +25,7 @@ from astropy.table import Table
 
 __all__ = ["read_frame", "read_stack", "write_frame", "read_regions", "collect", "select",
            "frame_kind", "filter_name", "exposure_time", "is_fits_name", "raw_folder_reason", "check_can_write",
+           "main_filter", "stem", "slug",
            "UnreadableFrameError", "HeaderRepairWarning"]
 
 HOW_TO_GET_DATA = (
@@ -879,3 +880,85 @@ def select(table, kind=None, filter=None, exptime=None):
     if exptime is not None:
         keep &= np.isclose(np.asarray(table["exptime"], dtype=float), exptime, rtol=1e-3, atol=1e-2)
     return [str(p) for p in table["path"][keep]]
+
+
+# --------------------------------------------------------------------------- which frames a chapter shows
+
+def main_filter(table):
+    """The filter a chapter works on: the one with the most usable science frames.
+
+    Ties go to the filter observed first (the earliest DATE-OBS among its science frames, compared as
+    ISO text; frames without DATE-OBS count as last), then to the first by name. Only usable frames
+    (no ``problem``, see :func:`collect`) count.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The result of :func:`collect`.
+
+    Returns
+    -------
+    str or None
+        The filter name as the headers write it ('V', 'JohnsonV', 'r (530-700)' ...), or None when the
+        table has no usable science frame with a filter.
+
+    Examples
+    --------
+    >>> frames = collect("data/synthetic")                      # doctest: +SKIP
+    >>> main_filter(frames)            # 3 frames in V and in B; V was observed first  # doctest: +SKIP
+    'V'
+    """
+    counts = {}
+    for row in table:
+        usable = "problem" not in table.colnames or row["problem"] == ""
+        if usable and row["kind"] == "science" and row["filter"]:
+            counts.setdefault(str(row["filter"]), []).append(str(row["path"]))
+    if not counts:
+        return None
+
+    def first_observed(band):
+        dates = []
+        for path in counts[band]:
+            try:
+                _, header, _ = _read_fits(path, header_only=True, report_repairs=False)
+            except (OSError, ValueError):
+                continue
+            date = _value(header, "DATE-OBS")
+            if date:
+                dates.append(date)
+        return min(dates) if dates else "~"   # '~' sorts after any date
+
+    return min(counts, key=lambda band: (-len(counts[band]), first_observed(band), band))
+
+
+def stem(name):
+    """A frame's file name without its folder, FITS extension and compression suffix.
+
+    Examples
+    --------
+    >>> stem("data/synthetic/m13-v-60s-1.fits"), stem("Bias-001.fits.gz"), stem("FORS2.2023-03-18T09-40-11.000.fits.fz")
+    ('m13-v-60s-1', 'Bias-001', 'FORS2.2023-03-18T09-40-11.000')
+    >>> stem("2024-09-02_DARK_-10.00_2.00s_0011.fit")
+    '2024-09-02_DARK_-10.00_2.00s_0011'
+    """
+    name = Path(str(name)).name
+    lower = name.lower()
+    for compressed in COMPRESSED_EXTENSIONS:
+        if lower.endswith(compressed) and is_fits_name(name):
+            name, lower = name[:-len(compressed)], lower[:-len(compressed)]
+            break
+    for extension in FITS_EXTENSIONS:
+        if lower.endswith(extension):
+            return name[:-len(extension)]
+    return name
+
+
+def slug(text):
+    """A piece of a file name made from header text: lower case, runs of other characters as one '-'.
+
+    Examples
+    --------
+    >>> slug("V"), slug("r (530-700)"), slug("M 13"), slug("JohnsonV"), slug("")
+    ('v', 'r-530-700', 'm-13', 'johnsonv', '')
+    """
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")

@@ -24,6 +24,7 @@ from astropy.stats import sigma_clip
 __all__ = [
     "FlatFieldWarning", "METHODS", "combine", "master_bias", "master_dark", "master_flat",
     "calibrate", "Reduced", "reduce_band", "parse_section", "subtract_overscan", "trim", "overscan_and_trim",
+    "read_raw", "Plan", "plan",
 ]
 
 #: The ways :func:`combine` can combine a stack of frames.
@@ -572,3 +573,205 @@ def overscan_and_trim(data, header, axis="auto"):
             raise ValueError(f"the header has no {keyword} keyword; give the sections yourself, e.g. "
                              "trim(subtract_overscan(data, '[4:13,1:520]'), '[17:528,1:520]')")
     return trim(subtract_overscan(data, header["BIASSEC"], axis), header["TRIMSEC"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Any night: read raw frames (overscan first) and choose the frames chapter 01 reduces
+# --------------------------------------------------------------------------------------------------
+
+def has_overscan(header):
+    """True when a header gives both an overscan section (BIASSEC) and the section to keep (TRIMSEC)."""
+    return "BIASSEC" in header and "TRIMSEC" in header
+
+
+def read_raw(paths):
+    """Read raw frames into a stack; a frame with an overscan strip is overscan-subtracted and trimmed first.
+
+    Like :func:`helpers.io.read_stack`, but each frame whose header has BIASSEC and TRIMSEC goes through
+    :func:`overscan_and_trim` as it is read, before anything else is done with it. Frames without them are
+    returned as read.
+
+    Parameters
+    ----------
+    paths : list of str or Path
+
+    Returns
+    -------
+    3-D float64 array (n, ny, nx)
+
+    Examples
+    --------
+    >>> from helpers import io, reduce
+    >>> frames = io.collect("data/zoo/eso-fz")                                  # doctest: +SKIP
+    >>> reduce.read_raw(io.select(frames, kind="bias")).shape   # 422 columns on disk   # doctest: +SKIP
+    (5, 384, 384)
+    """
+    from helpers import io
+
+    if isinstance(paths, (str, os.PathLike)):
+        raise TypeError(f"read_raw needs a list of paths, not one path ({paths!r})")
+    paths = list(paths)
+    if not paths:
+        raise ValueError("read_raw got an empty list of paths; check the kind, filter or exposure time you "
+                         "selected")
+    frames = []
+    for path in paths:
+        image, header = io.read_frame(path)
+        frames.append(overscan_and_trim(image, header) if has_overscan(header) else image)
+    return _as_cube(frames)
+
+
+@dataclass
+class Plan:
+    """The frames chapter 01 reduces on one night, chosen by :func:`plan`; ``notes`` say what is missing."""
+
+    band: str                  # the filter, as the headers name it
+    science_paths: list        # science frames of that filter and of one exposure time
+    exptime: float             # their exposure time (s)
+    header: object             # the header of the first of them
+    bias_paths: list
+    dark_paths: list           # darks for the science frames (empty: none usable)
+    dark_exptime: object       # their exposure time (s), or None
+    flat_paths: list           # flats of the filter, of one exposure time
+    flat_exptime: object       # seconds, or None
+    flat_dark_paths: list      # darks for the flats
+    flat_dark_exptime: object
+    overscan: bool             # the frames have BIASSEC and TRIMSEC: read them with read_raw
+    notes: list                # one line for each thing that is missing or chosen among several
+
+    def summary(self):
+        """What was chosen, in one line, followed by the notes (one line each)."""
+        def some(paths, what, t=None):
+            return (f"{len(paths)} {what}" + (f" of {t:g} s" if t is not None else "")) if paths else f"no {what}"
+
+        line = (f"filter {self.band}: {some(self.science_paths, 'science frames', self.exptime)}; "
+                f"{some(self.bias_paths, 'bias')}, {some(self.dark_paths, 'darks', self.dark_exptime)}, "
+                f"{some(self.flat_paths, 'flats', self.flat_exptime)}")
+        return "\n".join([line] + self.notes)
+
+
+def _times(frames, kind, band=None):
+    """The exposure times (s) of the usable frames of one kind (and filter), sorted."""
+    from helpers import io
+
+    table_times = dict(zip(frames["path"], frames["exptime"]))
+    return sorted({float(table_times[p]) for p in io.select(frames, kind=kind, filter=band)})
+
+
+def _same(a, b):
+    return a is not None and b is not None and bool(np.isclose(a, b, rtol=1e-3, atol=1e-2))
+
+
+def plan(frames, band=None):
+    """Choose the frames to reduce one filter of a night, by stated rules, and say what is missing.
+
+    Rules (only usable frames count, see :func:`helpers.io.collect`):
+
+    - the filter: ``band``, else :func:`helpers.io.main_filter` (most science frames; ties: observed first);
+    - the science frames: those of that filter with the exposure time of the first one;
+    - the darks for an exposure time ``t``: those of exposure ``t`` if there are any; else, when there are bias
+      frames, the longest darks (:func:`calibrate` scales them by ``t / dark_exptime``); else none, because a
+      dark that still holds the bias must never be scaled (that would scale the bias too);
+    - the flats: those of the filter with the exposure time of the first one; their darks by the same rule.
+
+    Every piece that is missing, and every choice among several exposure times, gets one line in ``notes``;
+    so does an overscan strip (BIASSEC and TRIMSEC in the headers), which :func:`read_raw` removes.
+
+    Parameters
+    ----------
+    frames : astropy.table.Table
+        The table of :func:`helpers.io.collect`.
+    band : str, optional
+        The filter; by default the night's main filter.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    ValueError
+        There is no usable science frame with a filter (or none in ``band``).
+
+    Examples
+    --------
+    >>> from helpers import data, io, reduce
+    >>> night = reduce.plan(io.collect(data.ensure()))
+    >>> print(night.summary())
+    filter V: 3 science frames of 60 s; 5 bias, 5 darks of 120 s, 5 flats of 5 s
+    """
+    from helpers import io
+
+    band = band or io.main_filter(frames)
+    if band is None:
+        raise ValueError("no usable science frame with a filter in this folder: nothing to reduce (see the "
+                         "'problem' column of io.collect's table)")
+    every_science = io.select(frames, kind="science", filter=band)
+    if not every_science:
+        raise ValueError(f"no usable science frames in filter {band!r}")
+    exptime_of = dict(zip(frames["path"], frames["exptime"]))
+    exptime = float(exptime_of[every_science[0]])
+    science_paths = io.select(frames, kind="science", filter=band, exptime=exptime)
+    header = io.read_frame(science_paths[0])[1]
+    notes = []
+    science_times = _times(frames, "science", band)
+    if len(science_times) > 1:
+        notes.append(f"science frames in {band} of {', '.join(f'{t:g}' for t in science_times)} s: the "
+                     f"{len(science_paths)} of {exptime:g} s (the exposure time of the first one) are reduced")
+    overscan = has_overscan(header)
+    if overscan:
+        notes.append(f"an overscan strip (BIASSEC {header['BIASSEC']}, TRIMSEC {header['TRIMSEC']}): every frame "
+                     "has its overscan level subtracted and is trimmed as it is read, before anything else")
+
+    bias_paths = io.select(frames, kind="bias")
+    dark_times = _times(frames, "dark")
+
+    def darks_for(t):
+        if t is None:
+            return [], None
+        chosen = next((d for d in dark_times if _same(d, t)), None)
+        if chosen is None and bias_paths and dark_times:
+            chosen = dark_times[-1]
+        if chosen is None:
+            return [], None
+        return io.select(frames, kind="dark", exptime=chosen), chosen
+
+    dark_paths, dark_exptime = darks_for(exptime)
+    every_flat = io.select(frames, kind="flat", filter=band)
+    flat_exptime = float(exptime_of[every_flat[0]]) if every_flat else None
+    flat_paths = io.select(frames, kind="flat", filter=band, exptime=flat_exptime) if every_flat else []
+    flat_dark_paths, flat_dark_exptime = darks_for(flat_exptime)
+
+    times = ", ".join(f"{t:g}" for t in dark_times) + " s"
+    if not bias_paths and not dark_times and not every_flat:
+        notes.append("no calibration frames at all (no bias, dark or flat): the science frames are only "
+                     "combined, not calibrated; the bias, dark current and flat pattern stay in them")
+    elif not bias_paths and not dark_times:
+        notes.append("no bias and no dark frames: the bias and the dark current stay in every frame")
+    elif not bias_paths and dark_paths:
+        flats_too = (f"; the {flat_exptime:g} s flats use the {flat_dark_exptime:g} s darks the same way"
+                     if flat_dark_paths else (f"; there are no darks of {flat_exptime:g} s, so the flats keep "
+                                              "their bias" if flat_paths else ""))
+        notes.append(f"no bias frames: the {dark_exptime:g} s darks hold the bias too and are subtracted "
+                     f"unscaled from the {exptime:g} s science frames{flats_too}. The cost: the bias level and "
+                     "the read noise are not measured, and these darks fit no other exposure time")
+    elif not bias_paths:
+        notes.append(f"no bias frames and no darks of {exptime:g} s (only {times}): a dark that holds the bias "
+                     "cannot be scaled, so the bias and the dark current stay in the science frames")
+    elif not dark_times:
+        notes.append("no dark frames: the dark current is not removed (it stays in the sky level, and hot "
+                     "pixels stay bright)")
+    elif len(dark_times) > 1:
+        how = ("they match the science exposure" if _same(dark_exptime, exptime) else
+               f"none matches the science exposure of {exptime:g} s, so the longest, scaled by "
+               f"{exptime / dark_exptime:.2f}")
+        notes.append(f"darks of {times}: the {dark_exptime:g} s ones are used ({how})")
+    if every_flat and len(_times(frames, "flat", band)) > 1:
+        notes.append(f"flats in {band} of several exposure times: the {len(flat_paths)} of {flat_exptime:g} s "
+                     "(the first one's) are used")
+    if not every_flat and (bias_paths or dark_times):
+        notes.append(f"no flats in {band}: the frames are not flat-fielded (vignetting and dust shadows stay)")
+    return Plan(band=band, science_paths=science_paths, exptime=exptime, header=header, bias_paths=bias_paths,
+                dark_paths=dark_paths, dark_exptime=dark_exptime, flat_paths=flat_paths, flat_exptime=flat_exptime,
+                flat_dark_paths=flat_dark_paths, flat_dark_exptime=flat_dark_exptime, overscan=overscan,
+                notes=notes)
