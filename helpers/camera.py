@@ -19,8 +19,14 @@ import math
 import numpy as np
 from astropy.stats import sigma_clipped_stats
 
-#: Header keywords that may hold the gain (e-/ADU), in the order they are tried.
-GAIN_KEYWORDS = ("GAIN", "EGAIN", "HIERARCH ESO DET OUT1 GAIN", "CCDGAIN")
+#: Header keywords that may hold the gain (e-/ADU), in the order they are tried. EGAIN comes first: it is always
+#: e-/ADU, while some capture programs (N.I.N.A., SGP) write the camera's own gain *setting* as GAIN (e.g. 120 on
+#: a ZWO camera). ESO's CONAD is "conversion from ADUs to electrons" (its DET OUT1 GAIN is the inverse, ADU/e-).
+GAIN_KEYWORDS = ("EGAIN", "GAIN", "CCDGAIN", "HIERARCH ESO DET OUT1 CONAD")
+#: Header keywords that may hold the read noise (e-), in the order they are tried.
+READ_NOISE_KEYWORDS = ("RDNOISE", "READNOIS", "RON", "READNOISE", "HIERARCH ESO DET OUT1 RON")
+# Capture programs whose GAIN keyword is the camera's gain setting, not e-/ADU.
+_GAIN_IS_A_SETTING = ("N.I.N.A", "NINA", "SEQUENCE GENERATOR", "SGPRO")
 
 
 def _clipped_stats(values, sigma, maxiters):
@@ -32,18 +38,11 @@ def _clipped_stats(values, sigma, maxiters):
     return sigma_clipped_stats(finite, sigma=sigma, maxiters=maxiters)
 
 
-def header_gain(header):
-    """The gain (e-/ADU) a header gives, and the keyword it came from; ``(None, '')`` when none gives one.
-
-    The keywords of :data:`GAIN_KEYWORDS` are tried in turn; a value that is not a positive number is
-    passed over. No gain is ever guessed.
-
-    Examples
-    --------
-    >>> header_gain({"GAIN": 1.5}), header_gain({"EGAIN": "2.3"}), header_gain({"GAIN": 0}), header_gain({})
-    ((1.5, 'GAIN'), (2.3, 'EGAIN'), (None, ''), (None, ''))
-    """
-    for keyword in GAIN_KEYWORDS:
+def _positive(header, keywords, skip=()):
+    """(value, keyword) of the first keyword holding a positive number, else (None, '')."""
+    for keyword in keywords:
+        if keyword in skip:
+            continue
         try:
             value = float(header.get(keyword))
         except (TypeError, ValueError):
@@ -51,6 +50,36 @@ def header_gain(header):
         if math.isfinite(value) and value > 0:
             return value, keyword
     return None, ""
+
+
+def header_gain(header):
+    """The gain (e-/ADU) a header gives, and the keyword it came from; ``(None, '')`` when none gives one.
+
+    The keywords of :data:`GAIN_KEYWORDS` are tried in turn; a value that is not a positive number is
+    passed over, and so is GAIN in a file from a capture program that writes the camera's gain setting
+    there (SWCREATE or CREATOR naming N.I.N.A. or Sequence Generator Pro). No gain is ever guessed.
+
+    Examples
+    --------
+    >>> header_gain({"GAIN": 1.5}), header_gain({"EGAIN": "2.3", "GAIN": 120}), header_gain({"GAIN": 0})
+    ((1.5, 'GAIN'), (2.3, 'EGAIN'), (None, ''))
+    >>> header_gain({"GAIN": 120, "SWCREATE": "N.I.N.A. 3.0"}), header_gain({})
+    ((None, ''), (None, ''))
+    """
+    software = " ".join(str(header.get(k, "")) for k in ("SWCREATE", "CREATOR", "PROGRAM")).upper()
+    skip = ("GAIN",) if any(name in software for name in _GAIN_IS_A_SETTING) else ()
+    return _positive(header, GAIN_KEYWORDS, skip)
+
+
+def header_read_noise(header):
+    """The read noise (e-) a header gives (:data:`READ_NOISE_KEYWORDS`) and its keyword, or ``(None, '')``.
+
+    Examples
+    --------
+    >>> header_read_noise({"RDNOISE": 5.0}), header_read_noise({"HIERARCH ESO DET OUT1 RON": 3.6})
+    ((5.0, 'RDNOISE'), (3.6, 'HIERARCH ESO DET OUT1 RON'))
+    """
+    return _positive(header, READ_NOISE_KEYWORDS)
 
 
 def read_noise(bias_a, bias_b, gain=1.0):

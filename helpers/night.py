@@ -51,12 +51,8 @@ from . import align, camera, data, detect, io, photometry, reduce
 
 __all__ = ["load", "Calibration", "calibration", "Frame", "calibrate_science", "star_positions", "reference_frame", "measure_offsets", "Stack", "stack",
            "camera_noise", "star_table", "measure_stars", "filter_order", "colour_table", "write", "Night",
-           "run", "saturation_level", "compare_with_truth", "GAIN_KEYWORDS", "READ_NOISE_KEYWORDS"]
+           "run", "saturation_level", "compare_with_truth"]
 
-#: Header keywords that may give the gain (e-/ADU), in the order they are tried.
-GAIN_KEYWORDS = ("GAIN", "EGAIN", "CCDGAIN")
-#: Header keywords that may give the read noise (e-), in the order they are tried.
-READ_NOISE_KEYWORDS = ("RDNOISE", "READNOIS", "RON", "READNOISE")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -75,13 +71,11 @@ def load(path):
     header : astropy.io.fits.Header
     """
     image, header = io.read_frame(path)
-    if "BIASSEC" in header and "TRIMSEC" in header:
-        image = reduce.overscan_and_trim(image, header)
-    return image, header
+    return (reduce.overscan_and_trim(image, header) if reduce.has_overscan(header) else image), header
 
 
 def _load_all(paths):
-    return np.stack([load(p)[0] for p in paths])
+    return reduce.read_raw(paths)
 
 
 def saturation_level(header):
@@ -229,7 +223,7 @@ def calibration(frames):
     first = np.flatnonzero((science["ny"] == cal.raw_shape[0]) & (science["nx"] == cal.raw_shape[1]))[0]
     first_image, first_header = load(science["path"][first])
     cal.shape = first_image.shape
-    cal.overscan = "BIASSEC" in first_header and "TRIMSEC" in first_header
+    cal.overscan = reduce.has_overscan(first_header)
     if cal.overscan:
         cal.said.append(f"overscan: BIASSEC {first_header['BIASSEC']} subtracted row by row and TRIMSEC "
                         f"{first_header['TRIMSEC']} kept, in every frame")
@@ -464,23 +458,11 @@ def stack(science, offsets):
 # --------------------------------------------------------------------------------------------------
 # Gain and read noise
 # --------------------------------------------------------------------------------------------------
-def _from_header(header, keywords):
-    for keyword in keywords:
-        value = header.get(keyword)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(value) and value > 0:
-            return keyword, value
-    return None, None
-
-
 def camera_noise(frames, cal):
     """Gain (e-/ADU) and read noise (e-) of the camera, from the header or measured from the frames.
 
-    The header of the first science frame is read first (:data:`GAIN_KEYWORDS`,
-    :data:`READ_NOISE_KEYWORDS`). What it lacks is measured by photon transfer
+    The header of the first science frame is read first (:func:`helpers.camera.header_gain`,
+    :func:`helpers.camera.header_read_noise`). What it lacks is measured by photon transfer
     (:func:`helpers.camera.gain_from_pairs`) from two flats of one filter and exposure time and two
     bias frames (or, without bias frames, two darks of the flats' exposure time). If even that is
     impossible the gain is taken as 1 e-/ADU and the read noise as 0, and the line says that the
@@ -493,8 +475,8 @@ def camera_noise(frames, cal):
     """
     science = _usable(frames, "science")
     header = io.read_frame(science["path"][0])[1]
-    gain_key, gain = _from_header(header, GAIN_KEYWORDS)
-    noise_key, noise = _from_header(header, READ_NOISE_KEYWORDS)
+    gain, gain_key = camera.header_gain(header)
+    noise, noise_key = camera.header_read_noise(header)
     said = []
     if gain is not None:
         said.append(f"gain {gain:.3g} e-/ADU from the header ({gain_key})")

@@ -52,9 +52,12 @@ def test_all_nan_gives_nan_not_an_error():
 
 
 def test_header_gain_reads_the_usual_keywords_and_never_guesses():
-    assert camera.header_gain({"GAIN": 1.5, "EGAIN": 9.0}) == (1.5, "GAIN")
-    assert camera.header_gain({"EGAIN": 2.3}) == (2.3, "EGAIN")
-    assert camera.header_gain({"HIERARCH ESO DET OUT1 GAIN": 0.8}) == (0.8, "HIERARCH ESO DET OUT1 GAIN")
+    assert camera.header_gain({"GAIN": 1.5}) == (1.5, "GAIN")
+    assert camera.header_gain({"GAIN": 120, "EGAIN": 2.3}) == (2.3, "EGAIN")      # EGAIN is always e-/ADU
+    assert camera.header_gain({"GAIN": 120, "SWCREATE": "N.I.N.A. 3.1"}) == (None, "")   # a camera setting
+    # ESO: CONAD is e-/ADU ("Conversion from ADUs to electrons"); DET OUT1 GAIN is its inverse
+    assert camera.header_gain({"HIERARCH ESO DET OUT1 CONAD": 0.8,
+                               "HIERARCH ESO DET OUT1 GAIN": 1.25}) == (0.8, "HIERARCH ESO DET OUT1 CONAD")
     assert camera.header_gain({"GAIN": "n/a"}) == (None, "")
     assert camera.header_gain({"GAIN": -1.0}) == (None, "")
     assert camera.header_gain({}) == (None, "")

@@ -1,5 +1,6 @@
 """A whole night (helpers.night, chapter 08) on the camera zoo, checked against each camera's ground truth."""
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,7 +63,8 @@ def test_gain_and_read_noise_are_right(nights, root, camera_name):
 
 @pytest.mark.parametrize("camera_name, expected", [
     ("maxim-gz", ["bias: median of", "scaled by", "exposure times 30 s, 60 s"]),
-    ("eso-fz", ["overscan: BIASSEC", "darks: none", "measured by photon transfer"]),
+    ("eso-fz", ["overscan: BIASSEC", "darks: none", "from the header (HIERARCH ESO DET OUT1 CONAD)",
+                "read noise 3.6 e- from the header (HIERARCH ESO DET OUT1 RON)"]),
     ("nina-binned", ["no bias frames", "the 60 s dark (bias included) subtracted", "the 2 s dark (bias included)"]),
     ("lights-only", ["nothing subtracted", "NOT flat-fielded", "the bias stays in"]),
 ])
@@ -271,3 +273,20 @@ def test_a_frame_left_out_of_the_stack_is_said(root, tmp_path):
     result = night.run(folder, write_files=False)
     assert any(line.startswith("offset: obj0013.fits left out: no offset can be trusted") for line in result.said)
     assert result.stacks["V"].names == ["obj0011.fits", "obj0012.fits"]
+
+
+def test_without_a_gain_in_the_headers_it_is_measured_by_photon_transfer(root, tmp_path):
+    from astropy.io import fits
+
+    folder = tmp_path / "no-gain"
+    folder.mkdir()
+    frames = io.collect(root / "maxim-gz")
+    for path in frames["path"][frames["problem"] == ""]:
+        with fits.open(path) as hdul:
+            hdul[0].header.remove("EGAIN", ignore_missing=True)
+            hdul.writeto(folder / Path(path).name.replace(".gz", ""))
+    truth = zoo.truth(root / "maxim-gz")
+    gain, read_noise, said = night.camera_noise(io.collect(folder), None)
+    assert any("measured by photon transfer" in line for line in said)
+    assert gain == pytest.approx(truth.camera["gain"], rel=0.05)
+    assert read_noise == pytest.approx(truth.camera["read_noise"], rel=0.05)

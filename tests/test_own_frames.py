@@ -1,4 +1,4 @@
-"""Chapters 00 and 01 on a folder of one's own frames (CCD_HANDBOOK_FRAMES): copies of the camera zoo's nights.
+"""Chapters 00, 01 and 08 on a folder of one's own frames (CCD_HANDBOOK_FRAMES): copies of the camera zoo's nights.
 
 Each chapter in CHAPTERS runs top to bottom on a COPY of each camera of the zoo (no truth in the folder; odd
 headers, compression, overscan, binning, no bias, no darks, no calibration at all, bad files) and must show no
@@ -21,6 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = [
     "00_the_data.ipynb",
     "01_image_reduction.ipynb",
+    "08_your_own_frames.ipynb",
 ]
 SIZE = 256            # the zoo's frames are 384 x 384 by default; smaller is faster and shows the same
 TIMEOUT = 300         # seconds a cell may take before the run fails (nbclient can stall: see the notes)
