@@ -32,7 +32,7 @@ import numpy as np
 from scipy import fft, ndimage
 from scipy.spatial import cKDTree
 
-from .detect import background, find_stars
+from .detect import _clean_cosmic_rays, background, find_stars  # the same rule as find_stars
 
 __all__ = ["match", "position_differences", "offset_from_stars", "OffsetError", "measure_offset", "shift", "fourier_shift", "difference_image",
            "difference_residual"]
@@ -218,15 +218,22 @@ def measure_offset(reference, image, method="xcorr", tol=2.0):
     of both frames lie on top of each other.
 
     1. The backgrounds are subtracted (else the flat sky dominates the sum); NaN pixels (the empty
-       edges of a shifted frame) count as background.
-    2. ``c`` is computed for every whole-pixel offset at once with FFTs (the correlation theorem); its
-       highest value gives the offset to the nearest pixel.
+       edges of a shifted frame) count as background. So is each column's and each row's median: a
+       camera's bright edge columns, bias columns and rows stay put in every frame and would pull ``c``
+       towards (0, 0). Hot pixels and cosmic rays (far brighter than all their neighbours) are cleaned.
+    2. ``c`` is computed for every whole-pixel offset at once with FFTs (the correlation theorem), with
+       both frames padded by zeros so that the correlation is not circular and any offset at which the
+       frames still share a fifth of their area is found. For this step only, what is narrower than 3
+       px (bad columns) is removed, the brightest stars are clipped so that a few do not decide alone,
+       and a large frame is binned to about 512 px. The highest peak must stand out: 7 times the
+       correlation's noise and 1.5 times any other peak, or :class:`OffsetError` is raised (unrelated
+       frames, pure noise, a repeating pattern: no number is better than a made-up one).
     3. Only the sky that both frames see is compared: a star cut in half by the edge of one frame but
        whole in the other would pull the answer. Both frames are multiplied by the same window (the
        common area, with edges softened over ``8`` px), laid on the same sky: in the image it is moved by
        the offset found so far.
-    4. ``c`` is evaluated on finer and finer grids around its peak (a direct Fourier sum at steps of 0.1
-       and 0.01 px), then, with the window moved by that better offset, again at steps of 0.01 and
+    4. ``c`` is evaluated on finer and finer grids around its peak (a direct Fourier sum at steps of 1,
+       0.1 and 0.01 px), then, with the window moved by that better offset, again at steps of 0.01 and
        0.001 px.
 
     Both frames are smoothed by a Gaussian of 1 px (a weight on the Fourier spectrum, so it costs
@@ -234,7 +241,8 @@ def measure_offset(reference, image, method="xcorr", tol=2.0):
     interpolated shift (:func:`shift`) reproduces worst.
 
     ``method="stars"`` finds the stars in both frames (:func:`helpers.detect.find_stars`), pairs them
-    (:func:`match`, after the whole-pixel offset of step 2, so that large offsets pair up too) and takes
+    (:func:`match`, after the whole-pixel offset of step 2, so that large offsets pair up too; see also
+    :func:`offset_from_stars`, which needs no correlation) and takes
     the median of the position differences, leaving out stars at the edge. It shows where the number
     comes from, and it is as accurate when there are enough stars.
 
@@ -255,6 +263,11 @@ def measure_offset(reference, image, method="xcorr", tol=2.0):
         The offset: ``shift(image, dx, dy)`` lands on ``reference``; a star at ``(x, y)`` in ``image``
         is at ``(x + dx, y + dy)`` in ``reference``. If ``image`` is the reference moved by +3 px in x,
         ``dx`` is -3.
+
+    Raises
+    ------
+    OffsetError
+        No offset stands out (step 2), or, for ``method="stars"``, fewer than 3 stars pair up.
 
     Examples
     --------
@@ -305,24 +318,130 @@ def _cross_spectrum(reference, image, smooth=1.0):
     return fft.rfft2(reference) * np.conj(fft.rfft2(image)) * gaussian ** 2
 
 
-def _xcorr_offset(reference, image, refine=True, taper=8):
-    """Offset by FFT cross-correlation: whole pixels, then (if ``refine``) the peak to 0.001 px."""
-    ref, img = _without_background(reference), _without_background(image)
-    spectrum = _cross_spectrum(ref, img)
-    correlation = fft.irfft2(spectrum, s=ref.shape)
+#: The correlation's best peak must be this many times higher (above the typical level) than the best peak
+#: anywhere else, or the offset is ambiguous (a repeating pattern, unrelated frames).
+PEAK_RATIO = 1.5
+#: ... and this many robust standard deviations above the typical level, or it is noise.
+PEAK_SIGNIFICANCE = 7.0
+#: The frames must share at least this fraction of their area at the offset found.
+MIN_OVERLAP = 0.2
+
+
+def _fixed_pattern_removed(image):
+    """The image minus its background and each column's and row's median, NaN as background, hot pixels and
+    cosmic rays cleaned: what moves with the sky, stars with their exact shape (for the sub-pixel step).
+
+    A bright edge column, a bias column or a bright row stays where it is in every frame and would pull the
+    correlation towards (0, 0); the column and row medians remove them (a star hardly changes its column's
+    median). A hot pixel or a cosmic ray (a pixel far brighter than all its neighbours, which no star is:
+    see :func:`helpers.detect.find_stars`) is replaced by the median of its neighbours.
+    """
+    sub = _without_background(image)
+    every = max(1, min(sub.shape) // 256)      # a column's median from 256 of its pixels is as good, and faster
+    sub = sub - np.median(sub[::every], axis=0, keepdims=True)
+    sub = sub - np.median(sub[:, ::every], axis=1, keepdims=True)
+    noise = _robust_noise(sub)
+    if noise > 0:
+        sub, _ = _clean_cosmic_rays(sub, 5.0 * noise, 10.0)   # 10: even a sharp star (FWHM 1.5 px) is kept
+    return sub
+
+
+def _robust_noise(values, every=7):
+    """1.4826 x the median absolute deviation of every ``every``-th value (plenty, and fast)."""
+    sample = np.ravel(values)[::every]
+    return 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+
+
+def _moving_structure(sub, taper=8):
+    """For the whole-pixel search: ``sub`` (from :func:`_fixed_pattern_removed`) with anything narrower than
+    3 pixels opened away (what is left of bad columns), clipped to 0 ... 50 noise so that a few very
+    bright stars do not decide alone, and tapered to 0 over ``taper`` pixels at the frame's edges.
+    None when nothing is left (a constant frame)."""
+    noise = _robust_noise(sub)
+    opened = ndimage.grey_opening(sub, size=(3, 3))
+    opened = np.clip(opened, 0.0, 50.0 * noise if noise > 0 else None)   # a frame without noise: no upper clip
+    if not np.any(opened > 0):
+        return None
+    ny, nx = sub.shape
+    ramp_y = np.clip((np.minimum(np.arange(ny), np.arange(ny)[::-1]) + 0.5) / taper, 0, 1)
+    ramp_x = np.clip((np.minimum(np.arange(nx), np.arange(nx)[::-1]) + 0.5) / taper, 0, 1)
+    return opened * ramp_y[:, None] * ramp_x[None, :]
+
+
+def _bin_factor(shape, largest=512):
+    """Pixels binned along each axis for the whole-pixel search, so that a frame is at most about
+    ``largest`` pixels across."""
+    return max(1, int(round(max(shape) / largest)))
+
+
+def _binned(image):
+    """``image`` summed in blocks of :func:`_bin_factor` x itself (the ragged edge is dropped)."""
+    b = _bin_factor(image.shape)
+    if b == 1:
+        return image
+    ny, nx = (image.shape[0] // b) * b, (image.shape[1] // b) * b
+    return image[:ny, :nx].reshape(ny // b, b, nx // b, b).sum(axis=(1, 3))
+
+
+def _whole_pixel_offset(ref, img):
+    """The offset to the nearest pixel (of a binned frame) between two :func:`_fixed_pattern_removed` frames,
+    or OffsetError. A frame larger than 512 pixels is binned first (:func:`_bin_factor`): the search only has
+    to land within a pixel or two of the peak, which the first step of the refinement then finds.
+
+    The correlation of their moving structure (:func:`_moving_structure`) is computed with both padded by
+    zeros to twice their size, so it is not circular: an offset of half the frame or more is found, never
+    confused with its wrapped-around twin. Offsets where the frames would share less than
+    :data:`MIN_OVERLAP` of their area are not considered. The highest peak must stand out
+    (:data:`PEAK_RATIO`, :data:`PEAK_SIGNIFICANCE`), else there is no trustworthy answer.
+    """
+    ref, img = _moving_structure(ref), _moving_structure(img)
+    if ref is None or img is None:
+        raise OffsetError("a frame has no structure to measure an offset from (it is constant, or empty); "
+                          "are these frames of the sky?")
+    ref, img, b = _binned(ref), _binned(img), _bin_factor(ref.shape)
+    ny, nx = ref.shape
+    shape = (2 * ny, 2 * nx)
+    correlation = fft.irfft2(fft.rfft2(ref, shape) * np.conj(fft.rfft2(img, shape)), s=shape)
+    correlation = fft.fftshift(correlation)         # lag 0 in the middle: a peak's mound is in one piece
+    lag_y, lag_x = np.arange(2 * ny) - ny, np.arange(2 * nx) - nx
+    valid = np.outer(ny - np.abs(lag_y), nx - np.abs(lag_x)) >= MIN_OVERLAP * ny * nx
+    correlation[~valid] = -np.inf
+    sample = correlation[valid][::7]
+    typical = float(np.median(sample))
+    spread = 1.4826 * float(np.median(np.abs(sample - typical)))
     row, col = np.unravel_index(np.argmax(correlation), correlation.shape)
-    ny, nx = correlation.shape
-    dy = row - ny if row > ny // 2 else row            # the FFT's offsets wrap around: n - 1 means -1
-    dx = col - nx if col > nx // 2 else col
+    best = correlation[row, col] - typical
+    # the best peak's own mound (above half its height, and 3 px around) is not "elsewhere"
+    labels, _ = ndimage.label(correlation - typical > best / 2)
+    near = ndimage.binary_dilation(labels == labels[row, col], iterations=3)
+    elsewhere = np.max(correlation[~near]) - typical
+    dx, dy = int(lag_x[col]) * b, int(lag_y[row]) * b
+    if not (best > PEAK_SIGNIFICANCE * spread and best > PEAK_RATIO * elsewhere):
+        raise OffsetError(f"no offset can be trusted: the best match, ({dx}, {dy}) px, is "
+                          f"{best / max(spread, 1e-300):.1f} times the correlation's noise and "
+                          f"{best / max(elsewhere, 1e-300):.2f} times the next best match elsewhere (needs "
+                          f"{PEAK_SIGNIFICANCE:g} and {PEAK_RATIO:g}); are these frames of the same field?")
+    return dx, dy
+
+
+def _xcorr_offset(reference, image, refine=True, taper=8):
+    """Offset by cross-correlation: whole pixels (:func:`_whole_pixel_offset`), then the peak to 0.001 px."""
+    ref, img = _fixed_pattern_removed(reference), _fixed_pattern_removed(image)
+    dx, dy = _whole_pixel_offset(ref, img)
     if not refine:
         return float(dx), float(dy)
+    ny, nx = ref.shape
     window = _common_window(reference, image, dx, dy, taper)
-    for steps in ((0.1, 0.01), (0.01, 0.001)):
+    b = _bin_factor(ref.shape)
+    for steps in ((1.0, 0.1, 0.01), (0.01, 0.001)):
         # the same sky in both frames: the window, moved onto the image by the offset found so far
         window_on_image = ndimage.shift(window, (-dy, -dx), order=1, mode="constant", cval=0.0)
         spectrum = _cross_spectrum(ref * window, img * window_on_image)
         for step in steps:
-            dx, dy = _zoom_on_peak(spectrum, nx, dx, dy, step)
+            if step == 1.0:       # whole pixels near the binned search's answer
+                dx, dy = _zoom_on_peak(spectrum, nx, dx, dy, step, half=b)
+            else:
+                dx, dy = _zoom_on_peak(spectrum, nx, dx, dy, step)
     return float(dx), float(dy)
 
 
@@ -373,7 +492,7 @@ def _stars_offset(reference, image, tol):
     pairs = ~ref["edge"][i_ref] & ~img["edge"][i_img]          # a star cut by the edge is off-centre
     i_ref, i_img = i_ref[pairs], i_img[pairs]
     if len(i_ref) < 3:
-        raise ValueError(f"only {len(i_ref)} stars could be paired between the frames ({len(ref)} and "
+        raise OffsetError(f"only {len(i_ref)} stars could be paired between the frames ({len(ref)} and "
                          f"{len(img)} found); try method='xcorr', or a larger tol")
     dx = np.median(ref["x"][i_ref] - img["x"][i_img])
     dy = np.median(ref["y"][i_ref] - img["y"][i_img])
@@ -383,6 +502,18 @@ def _stars_offset(reference, image, tol):
 # --------------------------------------------------------------------------------------------------
 # Shifting
 # --------------------------------------------------------------------------------------------------
+def _check_shift(dx, dy):
+    """dx, dy as floats; a NaN, an infinity or a non-number is refused (a shift by NaN would blank the frame)."""
+    try:
+        dx, dy = float(dx), float(dy)
+    except (TypeError, ValueError):
+        raise TypeError(f"dx and dy must be numbers of pixels, got {dx!r} and {dy!r}") from None
+    if not (np.isfinite(dx) and np.isfinite(dy)):
+        raise ValueError(f"cannot shift by dx={dx}, dy={dy}: the offset is not a number. A frame whose offset "
+                         "could not be measured must be left out, not shifted.")
+    return dx, dy
+
+
 def shift(image, dx, dy, order=3):
     """Move an image by ``(dx, dy)`` pixels with spline interpolation; pixels with no data become NaN.
 
@@ -428,6 +559,7 @@ def shift(image, dx, dy, order=3):
     image = np.asarray(image, dtype=float)
     if image.ndim != 2:
         raise ValueError(f"shift needs a 2-D image, got an array of shape {image.shape}")
+    dx, dy = _check_shift(dx, dy)
     missing = ~np.isfinite(image)
     has_missing = missing.any()
     if has_missing:
@@ -564,6 +696,7 @@ def fourier_shift(image, dx, dy, margin=3):
     image = np.asarray(image, dtype=float)
     if image.ndim != 2:
         raise ValueError(f"fourier_shift needs a 2-D image, got an array of shape {image.shape}")
+    dx, dy = _check_shift(dx, dy)
     missing = ~np.isfinite(image)
     has_missing = missing.any()
     if has_missing:

@@ -275,3 +275,68 @@ def test_position_differences_pairs_and_leaves_out_flagged_stars():
     assert len(x_diff) == 185
     assert np.all(np.abs(x_diff - 0.8) < 0.1) and np.all(np.abs(y_diff + 0.5) < 0.1)
     assert align.position_differences(reference, image, tol=0.5)[0].size == 0     # tol below the offset
+
+
+# ----------------------------------------------------------------- what real cameras add: issue 10
+def _sky(x, y, flux, shape=(300, 300), fwhm=3.5, seed=0):
+    """Stars drawn at (x, y) on a sky of 100 with noise 5 (no fixed pattern)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    image = np.full(shape, 100.0)
+    sigma = fwhm / 2.3548
+    for x0, y0, f in zip(x, y, flux):
+        if -10 < x0 < shape[1] + 10 and -10 < y0 < shape[0] + 10:
+            image += f / (2 * np.pi * sigma ** 2) * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * sigma ** 2))
+    return image + rng.normal(0, 5.0, shape)
+
+
+def _with_fixed_pattern(image, seed=7):
+    """What stays put on a real camera: bright edge columns, a warm column, hot pixels, a brighter row."""
+    rng = np.random.default_rng(seed)
+    out = image.copy()
+    out[:, :3] += 4000.0                          # bright edge columns (an amplifier glow)
+    out[:, -2:] += 2500.0
+    out[:, 120] += 300.0                          # a warm column
+    out[200, :] += 150.0                          # a brighter row
+    hot_y, hot_x = rng.integers(0, image.shape[0], 60), rng.integers(0, image.shape[1], 60)
+    out[hot_y, hot_x] += rng.uniform(2000, 20000, 60)
+    return out
+
+
+@pytest.fixture(scope="module")
+def field():
+    rng = np.random.default_rng(11)
+    n = 400
+    return rng.uniform(-150, 450, n), rng.uniform(-150, 450, n), 10 ** rng.uniform(3.0, 5.0, n)
+
+
+@pytest.mark.parametrize("method", ["xcorr", "stars"])
+@pytest.mark.parametrize("dx, dy", [(59.5, 0.0), (-100.4, 90.3), (0.3, -0.2), (140.6, -120.2)])
+def test_fixed_pattern_and_large_offsets_do_not_capture_the_peak(field, method, dx, dy):
+    x, y, flux = field
+    reference = _with_fixed_pattern(_sky(x, y, flux, seed=1))
+    image = _with_fixed_pattern(_sky(x + dx, y + dy, flux, seed=2))     # the sky moved, the camera did not
+    assert align.measure_offset(reference, image, method=method) == pytest.approx((-dx, -dy), abs=0.05)
+
+
+def test_no_offset_is_made_up(field):
+    x, y, flux = field
+    rng = np.random.default_rng(3)
+    reference = _sky(x, y, flux, seed=1)
+    unrelated = _sky(*rng.uniform(-150, 450, (2, 400)), flux, seed=2)
+    noise_a, noise_b = rng.normal(100, 5, (2, 300, 300))
+    for a, b, what in [(reference, unrelated, "unrelated fields"), (noise_a, noise_b, "pure noise"),
+                       (np.full((300, 300), 100.0), np.full((300, 300), 100.0), "constant frames")]:
+        for method in ("xcorr", "stars"):
+            with pytest.raises(align.OffsetError):
+                align.measure_offset(a, b, method=method)
+                pytest.fail(f"{what}, {method}: an offset was made up")
+
+
+def test_a_nan_shift_is_refused():
+    image = np.ones((20, 20))
+    for shift in (align.shift, align.fourier_shift):
+        with pytest.raises(ValueError, match="not a number"):
+            shift(image, np.nan, 1.0)
+        with pytest.raises(TypeError, match="numbers of pixels"):
+            shift(image, "3", None)
