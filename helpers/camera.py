@@ -96,6 +96,9 @@ def read_noise(bias_a, bias_b, gain=1.0):
         e-/ADU; the result is in electrons (pass 1.0 to get ADU).
     """
     difference = np.asarray(bias_a, float) - np.asarray(bias_b, float)
+    if not np.any(np.nan_to_num(difference) != 0):
+        raise ValueError("the two bias frames are identical (their difference is 0 everywhere): the read noise "
+                         "needs two different exposures, e.g. biases[0] and biases[1]")
     _, _, spread = _clipped_stats(difference, sigma=4.0, maxiters=10)
     return float(spread / np.sqrt(2.0) * gain)
 

@@ -258,6 +258,8 @@ def _per_band(value, name):
         values = np.full(3, float(values))
     if values.shape != (3,):
         raise ValueError(f"{name} must be one number or three (red, green, blue); got {value!r}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} must be finite numbers, got {value!r}: a NaN would make every pixel NaN")
     return values
 
 

@@ -36,6 +36,8 @@ from astropy.table import Table
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from ._numbers import number
+
 __all__ = ["background", "classic_threshold", "find_stars", "windowed_centroid", "cluster_centre",
            "detection_summary", "COLUMNS"]
 
@@ -216,7 +218,17 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     image = np.asarray(image, dtype=float)
     if image.ndim != 2:
         raise ValueError(f"find_stars needs a 2-D image, got an array of shape {image.shape}")
+    threshold = number(threshold, "threshold (in units of the noise)", above=0)
+    min_pixels = int(number(min_pixels, "min_pixels", at_least=1))
+    if fwhm is not None:
+        fwhm = number(fwhm, "fwhm (pixels)", above=0)
     level, noise = _measure_background(image) if background is None else map(float, background)
+    if not noise > 0:
+        meta = {"level": level, "noise": noise, "threshold": threshold, "cut": 0.0, "fwhm": float("nan"),
+                "n_cosmic": 0, "n_unrefined": 0}
+        return _empty(meta, f"the background has no noise (level {level:.1f}, noise {noise:.2f}): the frame is "
+                            "constant, or almost all its pixels are equal, so there is nothing to detect. Is it "
+                            "a real frame?")
     cut = threshold * noise
     meta = {"level": level, "noise": noise, "threshold": float(threshold), "cut": cut,
             "fwhm": float("nan"), "n_cosmic": 0, "n_unrefined": 0}

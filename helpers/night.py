@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -443,7 +444,9 @@ def stack(science, offsets):
         if not chosen:
             continue
         aligned = [align.shift(f.image.astype(float), *by_name[f.name]) for f in chosen]
-        image = reduce.combine(aligned, "median") if len(aligned) > 1 else aligned[0]
+        with warnings.catch_warnings():      # two frames: said in the stack's note instead
+            warnings.simplefilter("ignore", reduce.CombineWarning)
+            image = reduce.combine(aligned, "median") if len(aligned) > 1 else aligned[0]
         saturated = np.zeros(image.shape, dtype=bool)
         for f in chosen:   # a saturated pixel moved with its frame (order 1: a pixel touching it counts)
             saturated |= np.nan_to_num(align.shift(f.saturated.astype(float), *by_name[f.name], order=1)) > 0

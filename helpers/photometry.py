@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._numbers import number
+
 __all__ = ["instrumental_magnitude", "zero_point", "calibrated_magnitude", "values_at", "circle_sum",
            "pixel_overlap", "aperture_weights", "aperture_sum", "annulus_sum", "sky_level", "aperture_photometry",
            "curve_of_growth", "aperture_correction", "radial_profile", "annuli_loop", "annuli_vectorised",
@@ -366,6 +368,14 @@ def _positions(x, y, *radii):
     return arrays[0].ndim == 0, arrays[0].shape, [a.ravel() for a in arrays]
 
 
+def _check_radius(r, shape, name="radius"):
+    """Refuse a radius larger than the image's diagonal (it would ask for a box of pixels larger than memory)."""
+    diagonal = float(np.hypot(*shape))
+    if np.any(np.isfinite(r) & (r > diagonal)):
+        raise ValueError(f"the {name} {np.nanmax(r):g} px is larger than the whole image (diagonal {diagonal:.0f} "
+                         "px); give it in pixels, e.g. a few times the stars' FWHM")
+
+
 def _shaped(values, single, shape):
     return values.reshape(shape) if not single else values.reshape(())[()]
 
@@ -445,6 +455,7 @@ def aperture_sum(image, x, y, r):
     """
     image = _as_image(image, "aperture_sum")
     single, shape, (x, y, r) = _positions(x, y, r)
+    _check_radius(r, image.shape)
     if np.any(~(r > 0)):
         raise ValueError("the radius must be positive")
     total, area = np.full(x.size, np.nan), np.full(x.size, np.nan)
@@ -610,6 +621,10 @@ def aperture_photometry(image, x, y, r, r_in, r_out, gain, read_noise, exptime=1
     """
     from astropy.table import Table
 
+    r, r_in, r_out = (number(v, name, above=0) for v, name in ((r, "r"), (r_in, "r_in"), (r_out, "r_out")))
+    gain = number(gain, "gain (e-/ADU)", above=0)
+    read_noise = number(read_noise, "read_noise (e-)", at_least=0)
+    exptime = number(exptime, "exptime (s)", above=0)
     if not 0 < r <= r_in < r_out:
         raise ValueError(f"expected 0 < r <= r_in < r_out (the sky annulus outside the aperture), got r={r}, "
                          f"r_in={r_in}, r_out={r_out}")

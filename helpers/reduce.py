@@ -22,13 +22,17 @@ import numpy as np
 from astropy.stats import sigma_clip
 
 __all__ = [
-    "FlatFieldWarning", "METHODS", "combine", "master_bias", "master_dark", "master_flat",
+    "FlatFieldWarning", "CombineWarning", "METHODS", "combine", "master_bias", "master_dark", "master_flat",
     "calibrate", "Reduced", "reduce_band", "parse_section", "subtract_overscan", "trim", "overscan_and_trim",
     "read_raw", "Plan", "plan",
 ]
 
 #: The ways :func:`combine` can combine a stack of frames.
 METHODS = ("median", "mean", "sigma_clip")
+
+
+class CombineWarning(UserWarning):
+    """A combination that cannot do what its method promises (two frames cannot reject a cosmic ray)."""
 
 
 class FlatFieldWarning(UserWarning):
@@ -94,6 +98,10 @@ def _dark_scale(exptime, dark_exptime, exptime_name="exptime"):
     if exptime is None or dark_exptime is None:
         raise ValueError(f"to scale the dark give both {exptime_name} and dark_exptime (in seconds), "
                          "or neither if the dark already has the same exposure time")
+    if not (np.isfinite(exptime) and np.isfinite(dark_exptime)):
+        raise ValueError(f"an exposure time is not a number ({exptime_name}={exptime}, dark_exptime={dark_exptime}): "
+                         "the frame's header has none. io.collect marks such frames with a 'problem' and "
+                         "io.select leaves them out; give the time in seconds yourself if you know it")
     if dark_exptime <= 0 or exptime < 0:
         raise ValueError(f"exposure times must be positive, got {exptime_name}={exptime}, "
                          f"dark_exptime={dark_exptime}")
@@ -153,6 +161,14 @@ def combine(stack, method="median", sigma=3.0, maxiters=5):
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(map(repr, METHODS))}")
     stack = _as_cube(stack)
+    if not np.isfinite(stack).any():
+        raise ValueError(f"every pixel of all {stack.shape[0]} frames is NaN: there is no data to combine (were the "
+                         "frames read correctly? a BLANK value or a failed read gives NaN)")
+    if stack.shape[0] == 2 and method != "mean":
+        warnings.warn(CombineWarning(
+            f"only two frames: their {'median' if method == 'median' else 'clipped mean'} is their mean, and a "
+            "cosmic ray in either frame stays (at half its height); neither a median nor sigma clipping can tell "
+            "which of two values is wrong. Combine three frames or more."), stacklevel=2)
     if method == "sigma_clip":
         # Masking the NaN pixels first tells astropy they are expected (no warning about them).
         clipped = sigma_clip(np.ma.masked_invalid(stack), sigma=sigma, maxiters=maxiters,
@@ -326,6 +342,11 @@ def calibrate(raw, bias=None, dark=None, flat=None, exptime=None, dark_exptime=N
         result -= _matching("dark", dark, shape) * scale
     if flat is not None:
         flat = np.broadcast_to(_matching("flat", flat, shape), shape)
+        level = np.nanmedian(flat) if np.isfinite(flat).any() else np.nan
+        if not 0.2 < level < 5.0:        # a flat still in ADU (thousands), not a real flat field
+            warnings.warn(f"the flat's median is {level:.4g}, not about 1: the calibrated frames come out divided by "
+                          "that too. Divide the flat by its median first (reduce.master_flat does).",
+                          FlatFieldWarning, stacklevel=2)
         bad = ~np.isfinite(flat) | (flat <= 0)
         has_data = np.isfinite(result) if result.ndim == 2 else np.isfinite(result).any(axis=0)
         said = bad & has_data   # a pixel the raw frames lack too (dead, stored as BLANK) is no news
@@ -505,14 +526,18 @@ def subtract_overscan(data, biassec, axis="auto"):
     overscan = data[rows, cols]
     if axis == "auto":
         axis = "row" if overscan.shape[0] >= overscan.shape[1] else "column"
+    along = {"row": 1, "column": 0}.get(axis)
+    if not np.isfinite(overscan).any(axis=along).all():
+        raise ValueError(f"the overscan {biassec} has {'a row' if along == 1 else 'a column' if along == 0 else 'no'} "
+                         "valid pixel (all NaN): its bias level cannot be measured there. Check BIASSEC")
     if axis == "row":
         level = np.full((data.shape[0], 1), np.nan)
-        level[rows, 0] = np.median(overscan, axis=1)
+        level[rows, 0] = np.nanmedian(overscan, axis=1)      # a NaN pixel of the strip is left out
     elif axis == "column":
         level = np.full((1, data.shape[1]), np.nan)
-        level[0, cols] = np.median(overscan, axis=0)
+        level[0, cols] = np.nanmedian(overscan, axis=0)
     elif axis == "constant":
-        level = np.median(overscan)
+        level = np.nanmedian(overscan)
     else:
         raise ValueError(f"unknown axis {axis!r}; choose 'auto', 'row', 'column' or 'constant'")
     return data - level
