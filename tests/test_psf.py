@@ -453,3 +453,20 @@ def test_strip_fit_on_a_ds9_star(field):
     fit = psf.fit_gaussian_1d(values, positions, gain=field["gain"], read_noise=field["read_noise"])
     i = _nearest_star(field, region["x"], region["y"])
     assert fit.success and abs(fit.x - field["x"][i]) < 0.1
+
+
+def test_a_saturated_star_fitted_without_saturation_is_not_called_a_success():
+    """A flat-topped star (clipped by the converter, divided by a flat) fitted without ``saturation=`` gives a
+    wide, faint profile: the fit must say so instead of reporting success (issue 10)."""
+    rng = np.random.default_rng(4)
+    yy, xx = np.mgrid[0:41, 0:41]
+    star = 100.0 + 80000.0 * np.exp(-((xx - 20.3) ** 2 + (yy - 19.6) ** 2) / (2 * 1.8 ** 2))
+    flat = 1 + 0.005 * rng.normal(size=star.shape)
+    clipped = np.minimum(star + rng.normal(0, 5, star.shape), 30000.0) / flat
+    for fit in (psf.fit_moffat_2d(clipped, 20, 20, gain=1.5, read_noise=8.0),
+                psf.fit_gaussian_2d(clipped, 20, 20, gain=1.5, read_noise=8.0)):
+        assert not fit.success and "saturated" in fit.message and "saturation=" in fit.message
+    unclipped = star + rng.normal(0, 5, star.shape)
+    assert psf.fit_gaussian_2d(unclipped, 20, 20, gain=1.5, read_noise=8.0).success   # a Gaussian star: round top
+    told = psf.fit_gaussian_2d(clipped, 20, 20, gain=1.5, read_noise=8.0, saturation=29000.0)
+    assert told.success and told.fwhm == pytest.approx(2.3548 * 1.8, rel=0.1)
