@@ -23,7 +23,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-__all__ = ["read_frame", "read_stack", "write_frame", "read_regions", "collect", "select",
+__all__ = ["FrameRows", "read_frame", "read_stack", "write_frame", "read_regions", "collect", "select",
            "frame_kind", "filter_name", "exposure_time", "is_fits_name", "raw_folder_reason", "check_can_write",
            "main_filter", "stem", "slug",
            "UnreadableFrameError", "HeaderRepairWarning"]
@@ -149,18 +149,70 @@ def _to_float(hdu):
     stored numbers: the scaling is then done here in float64 (astropy would use float32 for BSCALE != 1)
     and the pixels stored as BLANK (dead or missing pixels) are known exactly.
     """
-    stored = np.asarray(hdu.data)
+    return _physical(np.asarray(hdu.data), hdu.header)
+
+
+def _physical(stored, header):
+    """Stored numbers -> float64 physical values (BZERO + BSCALE x stored), BLANK pixels as NaN."""
     data = stored.astype(np.float64)
     if stored.dtype.kind in "iu":
-        bscale, bzero = hdu.header.get("BSCALE", 1.0), hdu.header.get("BZERO", 0.0)
+        bscale, bzero = header.get("BSCALE", 1.0), header.get("BZERO", 0.0)
         if bscale != 1:
             data *= bscale
         if bzero != 0:
             data += bzero
-        blank = hdu.header.get("BLANK")
+        blank = header.get("BLANK")
         if isinstance(blank, (int, np.integer)):
             data[stored == blank] = np.nan
     return data
+
+
+class FrameRows:
+    """A FITS frame read a block of rows at a time, so that a stack of large frames never has to fit in memory.
+
+    Uncompressed files are read with seeks and Rice-compressed (``.fz``) ones tile by tile: only the rows
+    asked for are read. A gzip or bzip2 file cannot be read in pieces, so its frame is decompressed whole
+    (once). Values are as :func:`read_frame` gives them: float64, physical units, BLANK pixels as NaN.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from astropy.io import fits
+    >>> path = Path(tempfile.mkdtemp()) / "frame.fits"
+    >>> fits.PrimaryHDU(np.arange(12, dtype=np.int16).reshape(4, 3)).writeto(path)
+    >>> with FrameRows(path) as rows:
+    ...     print(rows.shape, rows.read(1, 3).tolist())
+    (4, 3) [[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]
+    """
+
+    def __init__(self, path):
+        self.path = Path(path).expanduser()
+        _, self.header, _ = _read_fits(self.path, header_only=True, report_repairs=False)  # readable? says why not
+        self.shape = (int(self.header["NAXIS2"]), int(self.header["NAXIS1"]))
+        self._file = open(self.path, "rb")
+        # not memory-mapped: mapped pages would stay resident until the file is closed, and a stack of
+        # files would fill the memory after all; .section reads just the rows asked for
+        self._hdul = fits.open(self._file, memmap=False, do_not_scale_image_data=True)
+        self._hdu = _choose_hdu(self._hdul, None)
+
+    def read(self, start, stop):
+        """Rows ``start`` to ``stop`` (end excluded) as a float64 array (stop - start, nx)."""
+        try:
+            stored = np.asarray(self._hdu.section[start:stop])
+        except (AttributeError, TypeError, ValueError, OSError):   # a file that cannot be read in pieces
+            stored = np.asarray(self._hdu.data[start:stop])
+        return _physical(stored, self.header)
+
+    def close(self):
+        self._hdul.close()
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def _read_fits(path, hdu=None, header_only=False, report_repairs=True):

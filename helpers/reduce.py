@@ -22,7 +22,7 @@ import numpy as np
 from astropy.stats import sigma_clip
 
 __all__ = [
-    "FlatFieldWarning", "CombineWarning", "METHODS", "combine", "master_bias", "master_dark", "master_flat",
+    "FlatFieldWarning", "CombineWarning", "METHODS", "BLOCK_BYTES", "combine", "combine_files", "master_bias", "master_dark", "master_flat",
     "calibrate", "Reduced", "reduce_band", "parse_section", "subtract_overscan", "trim", "overscan_and_trim",
     "read_raw", "Plan", "plan",
 ]
@@ -79,6 +79,12 @@ def _load(frames):
     if any(is_path):
         raise ValueError("give either a list of file names or a list of arrays, not a mixture")
     return frames
+
+
+def _are_paths(frames):
+    """True for a list (or tuple) of file names, the form :func:`combine_files` reads block by block."""
+    return (isinstance(frames, (list, tuple)) and len(frames) > 0
+            and all(isinstance(item, (str, os.PathLike)) for item in frames))
 
 
 def _matching(name, value, shape, against="the raw frames"):
@@ -160,6 +166,8 @@ def combine(stack, method="median", sigma=3.0, maxiters=5):
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(map(repr, METHODS))}")
+    if _are_paths(stack):
+        return combine_files(stack, method, sigma, maxiters)
     stack = _as_cube(stack)
     if not np.isfinite(stack).any():
         raise ValueError(f"every pixel of all {stack.shape[0]} frames is NaN: there is no data to combine (were the "
@@ -181,6 +189,87 @@ def combine(stack, method="median", sigma=3.0, maxiters=5):
         if method == "median":
             return np.nanmedian(stack, axis=0)
         return np.nanmean(stack, axis=0)
+
+
+#: Largest stack of float64 pixels :func:`combine_files` holds at once (bytes): with the median's own copy,
+#: about three times this is the most a combination of files uses, however many and large the frames are.
+BLOCK_BYTES = 64 * 2 ** 20
+
+
+def combine_files(paths, method="median", sigma=3.0, maxiters=5, subtract=None, scale=None,
+                  block_bytes=None):
+    """Combine frames read from disk a block of rows at a time: the same result as :func:`combine` on the
+    whole stack, with bounded memory.
+
+    25 frames of 4096 x 4096 pixels are 3.4 GB as float64; combined in blocks of rows of at most
+    :data:`BLOCK_BYTES`, each block holds the same rows of every frame, is combined, and is let go.
+    Only the rows asked for are read from each file (:class:`helpers.io.FrameRows`).
+
+    Parameters
+    ----------
+    paths : list of str or Path
+        The frames, all of the same shape.
+    method, sigma, maxiters
+        As for :func:`combine`.
+    subtract : float or 2-D array, optional
+        Subtracted from every frame before combining (a master bias, or bias + scaled dark).
+    scale : list of float, optional
+        One factor per frame, applied after ``subtract`` (1 / each flat's own median).
+    block_bytes : int, optional
+        Largest block (bytes of float64 pixels); default :data:`BLOCK_BYTES`.
+
+    Returns
+    -------
+    2-D float64 array (ny, nx)
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from astropy.io import fits
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> paths = []
+    >>> for i, value in enumerate([10.0, 11.0, 5000.0]):       # a cosmic ray... in every pixel of frame 2
+    ...     paths.append(folder / f"f{i}.fits")
+    ...     fits.PrimaryHDU(np.full((6, 4), value)).writeto(paths[-1])
+    >>> combine_files(paths, "median", block_bytes=3 * 4 * 8)[:, 0]     # one row per block
+    array([11., 11., 11., 11., 11., 11.])
+    """
+    from helpers import io
+
+    paths = list(paths)
+    if not paths:
+        raise ValueError("combine_files got no file names")
+    readers = [io.FrameRows(path) for path in paths]
+    try:
+        shape = readers[0].shape
+        for reader in readers[1:]:
+            if reader.shape != shape:
+                raise ValueError(f"{reader.path.name} is {reader.shape[0]}x{reader.shape[1]} (ny x nx) but "
+                                 f"{readers[0].path.name} is {shape[0]}x{shape[1]}: all frames must have the same "
+                                 "shape (trim them the same way)")
+        if subtract is not None:
+            subtract = _matching("subtract", subtract, shape)
+        factors = np.ones(len(paths)) if scale is None else np.asarray(scale, dtype=float)
+        if factors.shape != (len(paths),):
+            raise ValueError(f"scale needs one factor per frame ({len(paths)}), got {factors.shape}")
+        rows = max(1, int((block_bytes or BLOCK_BYTES) // (len(paths) * shape[1] * 8)))
+        result = np.empty(shape)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", CombineWarning)
+            for start in range(0, shape[0], rows):
+                stop = min(shape[0], start + rows)
+                block = np.stack([reader.read(start, stop) for reader in readers])
+                if subtract is not None:
+                    block -= subtract if subtract.ndim == 0 else subtract[start:stop]
+                block *= factors[:, None, None]
+                result[start:stop] = combine(block, method, sigma, maxiters)
+        if said:   # the same words for every block: say them once
+            warnings.warn(said[0].message, stacklevel=2)
+        return result
+    finally:
+        for reader in readers:
+            reader.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -209,6 +298,8 @@ def master_bias(biases, method="median"):
     array([[200., 200., 200.],
            [200., 200., 200.]])
     """
+    if _are_paths(biases):
+        return combine_files(biases, method)
     return combine(_load(biases), method)
 
 
@@ -240,6 +331,8 @@ def master_dark(darks, bias, method="median"):
     array([[12., 12.],
            [12., 12.]])
     """
+    if _are_paths(darks):      # read block by block: any number of frames of any size
+        return combine_files(darks, method, subtract=bias)
     stack = _as_cube(_load(darks))
     stack -= _matching("bias", bias, stack.shape[1:], against="the darks")
     return combine(stack, method)
@@ -274,10 +367,12 @@ def master_flat(flats, bias, dark=None, flat_exptime=None, dark_exptime=None, me
     Examples
     --------
     >>> import numpy as np
-    >>> flats = np.array([[[1100.0, 2100.0]], [[2100.0, 4100.0]]])   # two levels, bias 100
+    >>> flats = np.array([[[1100.0, 2100.0]], [[2100.0, 4100.0]], [[1600.0, 3100.0]]])   # three levels, bias 100
     >>> master_flat(flats, bias=100.0)
     array([[0.66666667, 1.33333333]])
     """
+    if _are_paths(flats):      # read block by block: any number of frames of any size
+        return _master_flat_files(list(flats), bias, dark, flat_exptime, dark_exptime, method)
     stack = _as_cube(_load(flats))
     shape = stack.shape[1:]
     stack -= _matching("bias", bias, shape, against="the flats")
@@ -291,6 +386,29 @@ def master_flat(flats, bias, dark=None, flat_exptime=None, dark_exptime=None, me
                              "a flat must be well exposed (check the frames, bias and dark)")
         frame /= level  # `frame` is a view: this changes the stack
     master = combine(stack, method)
+    return master / np.nanmedian(master)
+
+
+def _master_flat_files(paths, bias, dark, flat_exptime, dark_exptime, method):
+    """:func:`master_flat` for file names: each flat's own median (one frame in memory at a time), then
+    :func:`combine_files`."""
+    from helpers import io
+
+    with io.FrameRows(paths[0]) as first:
+        shape = first.shape
+    offset = _matching("bias", bias, shape, against="the flats")
+    if dark is not None:
+        offset = offset + _matching("dark", dark, shape, against="the flats") * _dark_scale(
+            flat_exptime, dark_exptime, "flat_exptime")
+    levels = []
+    for i, path in enumerate(paths):      # one frame in memory at a time
+        with io.FrameRows(path) as rows:
+            level = np.nanmedian(rows.read(0, rows.shape[0]) - offset)
+        if not level > 0:
+            raise ValueError(f"flat {i} ({Path(path).name}) has a median of {level:.4g} ADU after removing bias and "
+                             "dark; a flat must be well exposed (check the frames, bias and dark)")
+        levels.append(level)
+    master = combine_files(paths, method, subtract=offset, scale=1.0 / np.array(levels))
     return master / np.nanmedian(master)
 
 

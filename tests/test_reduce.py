@@ -505,3 +505,42 @@ def test_reduce_band_ignores_frames_with_a_problem(tmp_path):
         reduced = reduce.reduce_band(frames, "V")
     assert reduced.names == ["m13-v-60s-1.fits", "m13-v-60s-2.fits"] and reduced.exptime == 60.0
     assert np.isfinite(reduced.image).mean() > 0.99
+
+
+# ----------------------------------------------------------------- large stacks, block by block (issue 10)
+@pytest.fixture(scope="module")
+def frames_on_disk(tmp_path_factory):
+    """Seven 60 x 50 frames on disk (uint16 with BZERO and a BLANK pixel, as cameras write), and in memory."""
+    folder = tmp_path_factory.mktemp("stack")
+    rng = np.random.default_rng(12)
+    paths, frames = [], []
+    for i in range(7):
+        physical = np.round(1000 + 200 * i + rng.normal(0, 20, (60, 50)))
+        physical[5 + i, 7] = 60000                               # a cosmic ray in each frame
+        stored = (physical - 32768).astype(np.int16)
+        stored[30, 20] = -32768                                   # a dead pixel, stored as BLANK
+        hdu = fits.PrimaryHDU(stored)
+        hdu.header["BZERO"], hdu.header["BLANK"] = 32768, -32768
+        paths.append(tmp_path_factory.getbasetemp() / f"stack{i}.fits")
+        hdu.writeto(paths[-1], overwrite=True)
+        physical[30, 20] = np.nan
+        frames.append(physical)
+    return paths, np.array(frames)
+
+
+@pytest.mark.parametrize("method", ["median", "mean", "sigma_clip"])
+def test_combining_files_block_by_block_gives_what_combining_in_memory_gives(frames_on_disk, method):
+    paths, frames = frames_on_disk
+    in_memory = reduce.combine(frames, method)
+    for block_bytes in (7 * 50 * 8, 7 * 50 * 8 * 7, None):      # one row per block, 7 rows, all at once
+        on_disk = reduce.combine_files(paths, method, block_bytes=block_bytes)
+        np.testing.assert_array_equal(on_disk, in_memory)
+    np.testing.assert_array_equal(reduce.combine([str(p) for p in paths], method), in_memory)   # names: on disk
+
+
+def test_masters_from_file_names_match_masters_from_arrays(frames_on_disk):
+    paths, frames = frames_on_disk
+    bias = np.full(frames.shape[1:], 900.0)
+    np.testing.assert_array_equal(reduce.master_bias(paths), reduce.master_bias(frames))
+    np.testing.assert_array_equal(reduce.master_dark(paths, bias), reduce.master_dark(frames, bias))
+    np.testing.assert_allclose(reduce.master_flat(paths, bias), reduce.master_flat(frames, bias), rtol=1e-12)
