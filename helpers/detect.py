@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 
 from ._numbers import number
 
-__all__ = ["background", "classic_threshold", "find_stars", "windowed_centroid", "cluster_centre",
+__all__ = ["background", "background_map", "classic_threshold", "find_stars", "windowed_centroid", "cluster_centre",
            "detection_summary", "COLUMNS"]
 
 #: The columns of the table :func:`find_stars` returns, with their types.
@@ -97,6 +97,79 @@ def background(image, sigma=3.0):
         raise ValueError("the image has no finite pixel (all NaN or inf): check how it was made or read")
     _, median, std = sigma_clipped_stats(image[finite], sigma=sigma)
     return float(median), float(std)
+
+
+def background_map(image, box=64, filter_size=3, sigma=3.0):
+    """A background that changes across the frame: a mesh of sigma-clipped medians, median-filtered, interpolated.
+
+    One level for the whole frame (:func:`background`) is right for a flat sky; real frames have gradients
+    (moonlight, twilight, scattered light, a galaxy's halo), and a single level then finds false "stars"
+    where the sky is brighter and misses faint ones where it is darker. The standard method (SExtractor,
+    photutils' ``Background2D``):
+
+    1. cut the frame into boxes of ``box`` x ``box`` pixels, larger than a star but smaller than the
+       changes of the sky, and take the sigma-clipped median of each (stars are clipped away);
+    2. replace each box's value by the median of the ``filter_size`` x ``filter_size`` boxes around it, so
+       that a box filled by a bright star or a galaxy does not make a bump;
+    3. interpolate between the box centres (bilinear) to every pixel.
+
+    Parameters
+    ----------
+    image : 2-D array
+        NaN pixels are left out.
+    box : int
+        Box size in pixels.
+    filter_size : int
+        Width (in boxes) of the median filter of step 2; 1 for none.
+    sigma : float
+        Clipping limit of step 1.
+
+    Returns
+    -------
+    level : 2-D array, the shape of ``image``
+        The background at every pixel.
+    noise : float
+        The sigma-clipped standard deviation of the image about the map: the sky's noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, x = np.mgrid[0:256, 0:256]
+    >>> sky = 100 + 0.5 * x + np.random.default_rng(0).normal(0, 5, (256, 256))   # a gradient
+    >>> level, noise = background_map(sky, box=32)
+    >>> print(round(float(level[128, 16])), round(float(level[128, 240])), round(noise))   # true: 108, 220, 5
+    108 220 5
+    """
+    image = np.asarray(image, dtype=float)
+    if image.ndim != 2:
+        raise ValueError(f"background_map needs a 2-D image, got an array of shape {image.shape}")
+    box = int(box)
+    if box < 4:
+        raise ValueError(f"box must be at least 4 pixels (larger than a star), got {box}")
+    ny, nx = image.shape
+    rows, cols = max(1, round(ny / box)), max(1, round(nx / box))      # boxes of about `box` pixels
+    edges_y, edges_x = np.linspace(0, ny, rows + 1).astype(int), np.linspace(0, nx, cols + 1).astype(int)
+    levels = np.full((rows, cols), np.nan)
+    for i in range(rows):
+        for j in range(cols):
+            values = image[edges_y[i]:edges_y[i + 1], edges_x[j]:edges_x[j + 1]]
+            values = values[np.isfinite(values)]
+            if values.size > 10:
+                levels[i, j] = sigma_clipped_stats(values, sigma=sigma, maxiters=10)[1]
+    if not np.isfinite(levels).any():
+        raise ValueError("the image has no finite pixel (all NaN or inf): check how it was made or read")
+    levels = np.where(np.isfinite(levels), levels, np.nanmedian(levels))       # an empty box: the typical level
+    if filter_size > 1:
+        levels = ndimage.median_filter(levels, size=filter_size, mode="nearest")
+    # Between the box centres: bilinear interpolation. Beyond the outer centres (half a box at every edge) the
+    # slope of the last two boxes goes on: the grid gets one more box on every side, 2 a[0] - a[1] ...
+    levels = np.pad(levels, 1, mode="reflect", reflect_type="odd") if min(rows, cols) > 1 else \
+        np.pad(levels, 1, mode="edge")
+    grid_y, grid_x = np.meshgrid(_box_units(edges_y, ny), _box_units(edges_x, nx), indexing="ij")
+    level = ndimage.map_coordinates(levels, [grid_y, grid_x], order=1, mode="nearest")
+    residual = image - level           # the noise about the map (a box's own spread would include the gradient)
+    _, _, noise = sigma_clipped_stats(residual[np.isfinite(residual)], sigma=sigma, maxiters=10)
+    return level, float(noise)
 
 
 def classic_threshold(image, k=2.0):
@@ -168,8 +241,9 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
         below that. The maxima inside one saturated flat top count as one star.
     edge : int
         A star is flagged ``edge`` when its group comes within ``edge`` pixels of the border.
-    background : (float, float), optional
-        ``(level, noise)`` if already measured (a slider measures it once); else :func:`background`.
+    background : (float, float) or (2-D array, float), optional
+        ``(level, noise)`` if already measured (a slider measures it once); else :func:`background`. The level
+        may be a map the shape of the image (:func:`background_map`: a sky that changes across the frame).
     fwhm : float, optional
         Width of the stars (pixels) for the filter and the centroid window. Measured when not given:
         the median over bright groups of the diameter of the disc with the same area as their pixels
@@ -222,15 +296,21 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     min_pixels = int(number(min_pixels, "min_pixels", at_least=1))
     if fwhm is not None:
         fwhm = number(fwhm, "fwhm (pixels)", above=0)
-    level, noise = _measure_background(image) if background is None else map(float, background)
+    if background is None:
+        level, noise = _measure_background(image)
+    else:     # (level, noise): the level may be a map (background_map), the noise one number
+        level, noise = background
+        level = float(level) if np.ndim(level) == 0 else _matching_map(level, image.shape)
+        noise = float(noise)
+    typical = float(np.median(level))      # what the messages and meta say: the map's typical level
     if not noise > 0:
-        meta = {"level": level, "noise": noise, "threshold": threshold, "cut": 0.0, "fwhm": float("nan"),
+        meta = {"level": typical, "noise": noise, "threshold": threshold, "cut": 0.0, "fwhm": float("nan"),
                 "n_cosmic": 0, "n_unrefined": 0}
-        return _empty(meta, f"the background has no noise (level {level:.1f}, noise {noise:.2f}): the frame is "
+        return _empty(meta, f"the background has no noise (level {typical:.1f}, noise {noise:.2f}): the frame is "
                             "constant, or almost all its pixels are equal, so there is nothing to detect. Is it "
                             "a real frame?")
     cut = threshold * noise
-    meta = {"level": level, "noise": noise, "threshold": float(threshold), "cut": cut,
+    meta = {"level": typical, "noise": noise, "threshold": float(threshold), "cut": cut,
             "fwhm": float("nan"), "n_cosmic": 0, "n_unrefined": 0}
     sub = np.where(np.isfinite(image), image - level, 0.0)    # background-subtracted; NaN -> background
 
@@ -239,7 +319,7 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
         sub, meta["n_cosmic"] = _clean_cosmic_rays(sub, max(cut, 5.0 * noise), cosmic)
     groups, gy, gx, label, n_small = _groups(sub, cut, min_pixels)
     if len(label) == 0:
-        return _empty(meta, _nothing_found(n_small, threshold, min_pixels, level, noise))
+        return _empty(meta, _nothing_found(n_small, threshold, min_pixels, typical, noise))
     if fwhm is None:
         fwhm = _estimate_fwhm(sub, image, gy, gx, label, cut, saturation)
     meta["fwhm"] = float(fwhm)
@@ -268,10 +348,28 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     table["id"] = np.arange(1, len(table) + 1)
     _set_formats(table)
     meta["message"] = (f"found {len(table)} stars more than {threshold:g} sigma above the background "
-                       f"(level {level:.1f}, noise {noise:.2f}) in {len(np.unique(peak_label))} groups of "
+                       f"(level {typical:.1f}, noise {noise:.2f}) in {len(np.unique(peak_label))} groups of "
                        f"at least {min_pixels} pixels; cleaned {meta['n_cosmic']} cosmic-ray pixels")
     table.meta.update(meta)
     return table
+
+
+def _box_units(edges, n):
+    """Each pixel's position in units of boxes on the padded grid: box k's centre is at k + 1."""
+    centres = (edges[:-1] + edges[1:] - 1) / 2.0
+    if len(centres) == 1:
+        return np.ones(n)
+    step_low, step_high = centres[1] - centres[0], centres[-1] - centres[-2]
+    extended = np.concatenate([[centres[0] - step_low], centres, [centres[-1] + step_high]])
+    return np.interp(np.arange(n), extended, np.arange(len(extended)))
+
+
+def _matching_map(level, shape):
+    level = np.asarray(level, dtype=float)
+    if level.shape != tuple(shape):
+        raise ValueError(f"the background map has shape {level.shape} but the image {tuple(shape)}; make it with "
+                         "background_map(image)")
+    return level
 
 
 def _measure_background(image):

@@ -273,3 +273,24 @@ def test_cluster_centre_of_the_default_cluster(default_v):
     assert frame_miss > 35
     assert miss < 12                    # ~900 stars in a King profile: a few pixels of sampling noise
     print(f"\ncluster centre off by {miss:.1f} px (middle of the frame: {frame_miss:.1f} px)")
+
+
+def test_a_sky_gradient_needs_a_background_map():
+    """A sky that brightens across the frame (scattered moonlight): one global level finds false "stars" on
+    the bright side and misses the faint stars on the dark side; the mesh background finds the true ones."""
+    rng = np.random.default_rng(21)
+    ny, nx = 300, 300
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    true_x, true_y = rng.uniform(10, nx - 10, 60), rng.uniform(10, ny - 10, 60)
+    image = 200.0 + 0.6 * xx + rng.normal(0, 5.0, (ny, nx))                     # 180 ADU across the frame
+    for x0, y0 in zip(true_x, true_y):
+        image += 300.0 * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 1.5 ** 2))   # faint stars: peak 60 sigma
+    level, noise = detect.background_map(image, box=32)
+    assert noise == pytest.approx(5.0, rel=0.1)
+    assert np.max(np.abs(level - (200.0 + 0.6 * xx))) < 3.0
+    truth = np.column_stack([true_x, true_y])
+    for background, should_be_right in ((None, False), ((level, noise), True)):
+        found = detect.find_stars(image, threshold=5.0, background=background)
+        i_found, _ = align.match(np.column_stack([found["x"], found["y"]]), truth, 1.0)
+        right = len(i_found) >= 0.95 * len(truth) and len(found) - len(i_found) <= 2
+        assert right == should_be_right, (len(found), len(i_found))
