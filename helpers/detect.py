@@ -43,7 +43,7 @@ __all__ = ["background", "background_map", "classic_threshold", "find_stars", "w
 
 #: The columns of the table :func:`find_stars` returns, with their types.
 COLUMNS = {"id": int, "x": float, "y": float, "flux": float, "peak": float, "npix": int,
-           "saturated": bool, "edge": bool, "group": int}
+           "saturated": bool, "edge": bool, "group": int, "refined": bool}
 #: How the table prints its float columns (rounded, so that a printed table is the same on every machine).
 FORMATS = {"x": ".2f", "y": ".2f", "flux": ".1f", "peak": ".1f"}
 
@@ -268,7 +268,11 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
         - ``npix``: number of the star's pixels above the threshold;
         - ``saturated``: a pixel of the star is at or above ``saturation`` (False if not given);
         - ``edge``: its group comes within ``edge`` pixels of the border (the star may be cut);
-        - ``group``: the label of its group; stars sharing a group touch (a blend).
+        - ``group``: the label of its group; stars sharing a group touch (a blend);
+        - ``refined``: the position is the windowed centroid (see above). False when the refinement failed
+          (the window ran off: a star lost in a brighter one's light, or a star much wider than ``fwhm``) or
+          was not asked for: then ``x``, ``y`` are the brightest pixel of the filtered image (whole
+          pixels) or the plain centroid, good to about half a pixel only.
 
         ``table.meta`` holds ``level``, ``noise``, ``threshold`` (in sigma), ``cut`` (the threshold as
         a value above the level), ``fwhm``, ``n_cosmic`` (pixels cleaned), ``n_unrefined`` and
@@ -335,11 +339,13 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     stars = _measure(image, sub, gx, gy, owner, len(peak_x), saturation)
     stars["group"] = peak_label
     stars["edge"] = _touches_edge(groups, edge)[peak_label]
+    stars["refined"] = np.zeros(len(peak_x), dtype=bool)
     if refine:
         owner_map = np.full(image.shape, -1)
         owner_map[gy, gx] = owner
         stars["x"], stars["y"], converged = windowed_centroid(sub, peak_x, peak_y, fwhm, owner=owner_map,
                                                               max_shift=1.0, return_converged=True)
+        stars["refined"] = converged
         meta["n_unrefined"] = int((~converged).sum())
 
     order = np.argsort(-stars["flux"], kind="stable")          # brightest first

@@ -294,3 +294,24 @@ def test_a_sky_gradient_needs_a_background_map():
         i_found, _ = align.match(np.column_stack([found["x"], found["y"]]), truth, 1.0)
         right = len(i_found) >= 0.95 * len(truth) and len(found) - len(i_found) <= 2
         assert right == should_be_right, (len(found), len(i_found))
+
+
+def test_a_star_whose_centroid_could_not_be_refined_says_so():
+    """A faint star in a bright one's wing keeps a whole-pixel position: the table must say it is not refined."""
+    yy, xx = np.mgrid[0:80, 0:80]
+    rng = np.random.default_rng(8)
+
+    def star(x0, y0, flux, sigma):
+        return flux / (2 * np.pi * sigma ** 2) * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * sigma ** 2))
+    image = 100 + star(40.3, 40.6, 2e6, 2.0) + star(46.4, 41.2, 1e5, 2.0) + star(15.35, 60.7, 3e4, 2.0)
+    image = image + rng.normal(0, 5, image.shape)
+    stars = detect.find_stars(image)
+    assert stars.meta["n_unrefined"] == int((~stars["refined"]).sum()) == 1
+    lost = stars[~stars["refined"]][0]                     # the neighbour: its window ran into the bright star
+    assert np.hypot(lost["x"] - 46.4, lost["y"] - 41.2) < 2.0
+    lone = stars[np.hypot(stars["x"] - 15.35, stars["y"] - 60.7) < 1]
+    assert len(lone) == 1 and lone["refined"][0]                              # an isolated star: refined
+    for row in stars[~stars["refined"]]:                                      # not refined: whole pixels
+        assert float(row["x"]).is_integer() and float(row["y"]).is_integer()
+    plain = detect.find_stars(image, refine=False)
+    assert not plain["refined"].any()
