@@ -362,9 +362,14 @@ def calibrate_science(frames, cal):
 # --------------------------------------------------------------------------------------------------
 # Offsets and stacks
 # --------------------------------------------------------------------------------------------------
+def _sky(image):
+    """The sky of a real frame: a mesh map (boxes of 64 px, or an eighth of a small frame), not one level."""
+    return detect.background_map(image, box=min(64, max(16, min(image.shape) // 8)))
+
+
 def star_positions(image, n=200):
     """Positions (n, 2) of the brightest stars not cut by the edge, brightest first."""
-    stars = detect.find_stars(image, threshold=5.0)
+    stars = detect.find_stars(image, threshold=5.0, background=_sky(image))
     stars = stars[~stars["edge"]][:n]
     return np.column_stack([stars["x"], stars["y"]])
 
@@ -549,7 +554,7 @@ def star_table(stack_, gain, read_noise, threshold=5.0):
         filter, fwhm, radii, gain.
     """
     image = stack_.image
-    found = detect.find_stars(image, threshold=threshold)
+    found = detect.find_stars(image, threshold=threshold, background=_sky(image))
     fwhm = float(found.meta["fwhm"])
     found = found[~found["edge"] & _first_per_flat_top(found, stack_.saturated)]
     r, r_in, r_out = max(1.5 * fwhm, 2.0), max(3.0 * fwhm, 5.0), max(5.0 * fwhm, 8.0)

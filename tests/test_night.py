@@ -290,3 +290,34 @@ def test_without_a_gain_in_the_headers_it_is_measured_by_photon_transfer(root, t
     assert any("measured by photon transfer" in line for line in said)
     assert gain == pytest.approx(truth.camera["gain"], rel=0.05)
     assert read_noise == pytest.approx(truth.camera["read_noise"], rel=0.05)
+
+
+def test_a_sky_gradient_across_the_night_does_not_hide_the_faint_stars(root, tmp_path, monkeypatch):
+    """Moonlight brightening one side of every frame. One level for the whole frame measures the gradient as
+    noise (a ramp of 40 sigma has a spread of 11.5 sigma), so its threshold is far too high and the faint stars
+    are lost; the mesh background follows the ramp and finds them as on a dark night."""
+    from astropy.io import fits
+
+    from helpers import detect
+
+    folder = tmp_path / "moonlit"
+    folder.mkdir()
+    truth = zoo.truth(root / "lights-only")
+    for path in sorted((root / "lights-only").glob("*.fits")):
+        image, header = io.read_frame(path)
+        noise = detect.background(image)[1]
+        x = np.arange(image.shape[1])[None, :]
+        for key in ("BZERO", "BSCALE", "BLANK"):
+            header.remove(key, ignore_missing=True)
+        fits.PrimaryHDU((image + 40 * noise * x / image.shape[1]).astype(np.float32), header).writeto(
+            folder / path.name)
+
+    def true_stars_found(result):
+        true_xy = np.column_stack(truth.positions(result.offsets.meta["reference"]))
+        return min(align.match(np.column_stack([t["x"], t["y"]]), true_xy, 2.0)[0].size
+                   for t in result.stars.values())
+
+    dark_night = true_stars_found(night.run(root / "lights-only", write_files=False))
+    assert true_stars_found(night.run(folder, write_files=False)) >= 0.9 * dark_night
+    monkeypatch.setattr(night, "_sky", lambda image: None)          # one level for the whole frame, as before
+    assert true_stars_found(night.run(folder, write_files=False)) < 0.6 * dark_night
