@@ -75,8 +75,12 @@ def load(path):
     return (reduce.overscan_and_trim(image, header) if reduce.has_overscan(header) else image), header
 
 
-def _load_all(paths):
-    return reduce.read_raw(paths)
+def _median(paths, overscan):
+    """The median of raw frames: read block by block from disk (any number of frames of any size), or, when
+    each frame needs its overscan subtracted and trimmed first, read whole."""
+    if overscan:
+        return reduce.combine(reduce.read_raw(paths), "median")
+    return reduce.combine_files(paths, "median")
 
 
 def saturation_level(header):
@@ -237,7 +241,7 @@ def calibration(frames):
 def _make_bias(cal, frames):
     biases = _same_shape(_usable(frames, "bias"), cal.raw_shape, cal.said, "bias")
     if biases:
-        cal.bias = reduce.combine(_load_all(biases), "median")
+        cal.bias = _median(biases, cal.overscan)
         cal.said.append(f"bias: median of {len(biases)} frames" + (
             " (after the overscan: what is left is the bias pattern across the chip)" if cal.overscan else ""))
     elif cal.overscan:
@@ -253,7 +257,7 @@ def _make_darks(cal, frames):
         paths = _same_shape(dark_rows[np.isclose(dark_rows["exptime"], t)], cal.raw_shape, said,
                             f"darks {_seconds(t)}")
         if paths:
-            combined[t] = reduce.combine(_load_all(paths), "median")
+            combined[t] = _median(paths, cal.overscan)
             said.append(f"darks {_seconds(t)}: median of {len(paths)} frames")
     if not combined:
         if cal.bias is None and not cal.overscan:
@@ -291,7 +295,8 @@ def _make_flats(cal, frames):
                             "(no bias frames, no overscan, no darks of that time) and a flat with its bias "
                             "in would be wrong everywhere")
             continue
-        cal.flats[filter_name] = reduce.master_flat(_load_all(paths), offset)
+        flats = reduce.read_raw(paths) if cal.overscan else paths      # file names: read block by block
+        cal.flats[filter_name] = reduce.master_flat(flats, offset)
         cal.said.append(f"flat {filter_name}: median of {len(paths)} flats of {_seconds(t)}, {how} removed")
 
 
