@@ -25,7 +25,7 @@ from astropy.table import Table
 
 __all__ = ["FrameRows", "read_frame", "read_stack", "write_frame", "read_regions", "collect", "select",
            "frame_kind", "filter_name", "exposure_time", "is_fits_name", "raw_folder_reason", "check_can_write",
-           "main_filter", "stem", "slug",
+           "main_filter", "stem", "slug", "same_exptime",
            "UnreadableFrameError", "HeaderRepairWarning"]
 
 HOW_TO_GET_DATA = (
@@ -892,6 +892,17 @@ def collect(folder):
                  dtype=(str, str, str, str, float, int, int, str, str, str))
 
 
+def same_exptime(a, b):
+    """True where two exposure times are the same: within 0.1 % or 0.01 s (headers round them differently).
+
+    Examples
+    --------
+    >>> bool(same_exptime(60.0, 60.004)), bool(same_exptime(60.0, 59.0))
+    (True, False)
+    """
+    return np.isclose(a, b, rtol=1e-3, atol=1e-2)
+
+
 def select(table, kind=None, filter=None, exptime=None):
     """Pick frames from a :func:`collect` table by kind, filter and exposure time.
 
@@ -930,7 +941,7 @@ def select(table, kind=None, filter=None, exptime=None):
         wanted = filter.strip().lower()
         keep &= np.array([f.strip().lower() == wanted for f in table["filter"]], dtype=bool)
     if exptime is not None:
-        keep &= np.isclose(np.asarray(table["exptime"], dtype=float), exptime, rtol=1e-3, atol=1e-2)
+        keep &= same_exptime(np.asarray(table["exptime"], dtype=float), exptime)
     return [str(p) for p in table["path"][keep]]
 
 

@@ -180,8 +180,8 @@ class Calibration:
 
 
 def _same_time(exptime, by_time):
-    """The key of ``by_time`` equal to ``exptime`` within 0.1 % or 0.01 s (as io.select matches), or None."""
-    return next((t for t in by_time if math.isclose(t, exptime, rel_tol=1e-3, abs_tol=1e-2)), None)
+    """The key of ``by_time`` that is the same exposure time as ``exptime`` (:func:`helpers.io.same_exptime`)."""
+    return next((t for t in by_time if io.same_exptime(t, exptime)), None)
 
 
 def _same_shape(rows, raw_shape, said, what):
@@ -254,7 +254,7 @@ def _make_darks(cal, frames):
     dark_rows = _usable(frames, "dark")
     combined = {}
     for t in sorted({float(t) for t in dark_rows["exptime"]}):
-        paths = _same_shape(dark_rows[np.isclose(dark_rows["exptime"], t)], cal.raw_shape, said,
+        paths = _same_shape(dark_rows[io.same_exptime(dark_rows["exptime"], t)], cal.raw_shape, said,
                             f"darks {_seconds(t)}")
         if paths:
             combined[t] = _median(paths, cal.overscan)
@@ -286,7 +286,7 @@ def _make_flats(cal, frames):
     for filter_name in sorted({f for f in _usable(frames, "flat")["filter"]}):
         rows = _usable(frames, "flat", filter_name)
         t = Counter(float(v) for v in rows["exptime"]).most_common(1)[0][0]
-        paths = _same_shape(rows[np.isclose(rows["exptime"], t)], cal.raw_shape, cal.said, f"flats {filter_name}")
+        paths = _same_shape(rows[io.same_exptime(rows["exptime"], t)], cal.raw_shape, cal.said, f"flats {filter_name}")
         if not paths:
             continue
         offset, how = cal.offset(t)
@@ -341,7 +341,7 @@ def calibrate_science(frames, cal):
         if (filter_name, t) not in told:
             told.add((filter_name, t))
             n = sum(1 for r in rows if r["path"] in paths and r["filter"] == filter_name
-                    and math.isclose(r["exptime"], t, rel_tol=1e-3, abs_tol=1e-2))
+                    and io.same_exptime(r["exptime"], t))
             flat_how = "flat-fielded" if flat is not None else "NOT flat-fielded (no flat in this filter)"
             if offset is None:
                 what = "nothing subtracted: the bias and dark current stay in as part of the sky"
@@ -524,12 +524,12 @@ def _photon_transfer_frames(frames, cal):
     for filter_name in sorted(set(flats["filter"])):
         rows = flats[flats["filter"] == filter_name]
         t = Counter(float(v) for v in rows["exptime"]).most_common(1)[0][0]
-        pair = [p for p in rows["path"][np.isclose(rows["exptime"], t)]][:2]
+        pair = [p for p in rows["path"][io.same_exptime(rows["exptime"], t)]][:2]
         zero = list(_usable(frames, "bias")["path"][:2])
         zero_what = "bias frames"
         if len(zero) < 2:
             darks = _usable(frames, "dark")
-            zero = list(darks["path"][np.isclose(darks["exptime"], t)][:2])
+            zero = list(darks["path"][io.same_exptime(darks["exptime"], t)][:2])
             zero_what = f"{_seconds(t)} darks"
         if len(pair) == 2 and len(zero) == 2:
             images = [load(p)[0] for p in pair + zero]

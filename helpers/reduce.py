@@ -802,7 +802,9 @@ def _times(frames, kind, band=None):
 
 
 def _same(a, b):
-    return a is not None and b is not None and bool(np.isclose(a, b, rtol=1e-3, atol=1e-2))
+    from helpers import io
+
+    return a is not None and b is not None and bool(io.same_exptime(a, b))
 
 
 def plan(frames, band=None):
