@@ -548,7 +548,8 @@ def star_table(stack_, gain, read_noise, threshold=5.0):
     ``exptime`` seconds (the frames' median exposure time) with the effective gain and read noise of a
     median (:func:`helpers.photometry.effective_gain`), so the errors are those of the combined image.
     Stars cut by the edge or with NaN (no data) in their aperture are left out, and so is a second "star"
-    found on the flat top of a saturated one.
+    found on the flat top of a saturated one, and every extended object (a galaxy: an aperture of 1.5 FWHM
+    holds a part of its light that depends on its size, not a magnitude to compare with the stars').
 
     Returns
     -------
@@ -556,12 +557,13 @@ def star_table(stack_, gain, read_noise, threshold=5.0):
         ``id``, ``x``, ``y`` (reference pixels), ``flux`` (ADU/s), ``flux_err``, ``snr``, ``mag``
         (instrumental, ``-2.5 log10(ADU/s)``), ``mag_err``, ``saturated`` (a pixel of the aperture reached
         the camera's limit in some frame: its magnitude is too faint, by an unknown amount); ``meta``:
-        filter, fwhm, radii, gain.
+        filter, fwhm, radii, gain, ``n_extended_left_out``.
     """
     image = stack_.image
     found = detect.find_stars(image, threshold=threshold, background=_sky(image))
     fwhm = float(found.meta["fwhm"])
-    found = found[~found["edge"] & _first_per_flat_top(found, stack_.saturated)]
+    n_extended = int(found["extended"].sum())
+    found = found[~found["edge"] & ~found["extended"] & _first_per_flat_top(found, stack_.saturated)]
     r, r_in, r_out = max(1.5 * fwhm, 2.0), max(3.0 * fwhm, 5.0), max(5.0 * fwhm, 8.0)
     g, rn = photometry.effective_gain(gain, read_noise, len(stack_.names), "median")
     t = stack_.exptime
@@ -578,7 +580,8 @@ def star_table(stack_, gain, read_noise, threshold=5.0):
         out[name].info.format = fmt
     out.meta.update({"filter": stack_.filter, "fwhm": round(fwhm, 3), "r": round(r, 3), "r_in": round(r_in, 3),
                      "r_out": round(r_out, 3), "n_frames": len(stack_.names), "exptime": t,
-                     "gain": gain, "read_noise": read_noise, "unit": "flux in ADU/s; mag = -2.5 log10(ADU/s)"})
+                     "gain": gain, "read_noise": read_noise, "n_extended_left_out": n_extended,
+                     "unit": "flux in ADU/s; mag = -2.5 log10(ADU/s)"})
     return out
 
 
