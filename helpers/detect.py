@@ -372,9 +372,10 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     meta["fwhm"] = float(fwhm)
 
     # 4: one star per maximum of the filtered image; each group pixel to its nearest maximum
-    peak_y, peak_x, strong = _find_peaks(sub, groups, gy, gx, label, fwhm, cut)
+    peak_y, peak_x, strong, sharp, sharp_factor = _find_peaks(sub, groups, gy, gx, label, fwhm, cut)
     if smooth is not None:
-        peak_y, peak_x = _climb(detection, groups, peak_y, peak_x, strong, fwhm)
+        peak_y, peak_x = _climb(detection, groups, peak_y, peak_x, strong, fwhm, sharp,
+                                DIP * noise * sharp_factor)
         peak_y, peak_x = _add_separate_maxima(detection, groups, gy, gx, detection_cut, peak_y, peak_x, fwhm,
                                               DIP * detection_noise)
     if saturation is not None:
@@ -581,8 +582,9 @@ def _find_peaks(sub, groups, gy, gx, label, fwhm, cut):
     filtered value is at least that of each of its 8 neighbours and above
     ``threshold`` times the filtered noise (``cut`` being ``threshold`` times the pixel noise). The
     brightest filtered pixel of every group is a peak, so every group holds at least one star.
-    Touching peaks (a flat top) count once. Returns the peaks' rows and columns, and whether each is above
-    that threshold (``strong``; a peak that is not is a faint group's brightest filtered pixel).
+    Touching peaks (a flat top) count once. Returns the peaks' rows and columns, whether each is above
+    that threshold (``strong``; a peak that is not is a faint group's brightest filtered pixel), the
+    filtered image (0 outside the groups) and the factor from the pixel noise to its noise.
     """
     sigma = fwhm / _FWHM_PER_SIGMA
     half = max(2, int(round(1.25 * sigma)))
@@ -606,18 +608,19 @@ def _find_peaks(sub, groups, gy, gx, label, fwhm, cut):
     pairs = cKDTree(np.column_stack([peak_x, peak_y])).query_pairs(1.5, output_type="ndarray")
     keep = np.ones(len(peak_x), dtype=bool)
     keep[pairs.max(axis=1)] = False
-    return peak_y[keep], peak_x[keep], strong[keep]
+    sharp = np.where(np.isfinite(filtered_map), filtered_map, 0.0)
+    return peak_y[keep], peak_x[keep], strong[keep], sharp, np.sqrt((kernel ** 2).sum())
 
 
-def _climb(detection, groups, peak_y, peak_x, strong, fwhm, max_steps=20):
+def _climb(detection, groups, peak_y, peak_x, strong, fwhm, sharp, dip, max_steps=20):
     """Move each peak uphill in the smoothed image, one pixel at a time, to its maximum (within the group).
 
     For a faint star the sharper filter's maximum is noisy, often a pixel or two off; the smoothed image
     averages the noise over the star, and its maximum is a better start for the centroid. Peaks that climb
-    to the same pixel are one object (a faint galaxy's knots), unless two of them are ``strong`` (significant
-    maxima of the sharp filter: two stars closer than the smoothing can separate, which stay where they
-    were). A peak that would move more than twice ``fwhm`` stays too: it is climbing onto something else (a
-    star on a galaxy's slope).
+    to the same pixel are one object (a faint galaxy's knots), unless two of them are ``strong`` maxima of
+    the sharp filter ``sharp`` and it dips between them by more than ``dip``: two stars closer than the
+    smoothing can separate, which stay where they were. A peak that would move more than twice ``fwhm``
+    stays too: it is climbing onto something else (a star on a galaxy's slope).
     """
     inside = np.pad(np.where(groups > 0, detection, -np.inf), 1, constant_values=-np.inf)
     steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
@@ -631,14 +634,26 @@ def _climb(detection, groups, peak_y, peak_x, strong, fwhm, max_steps=20):
         x = x + np.array([dx for _, dx in steps])[best]
     too_far = np.hypot(y - peak_y, x - peak_x) > 2 * fwhm
     y[too_far], x[too_far] = peak_y[too_far], peak_x[too_far]
-    # two strong peaks (significant maxima of the sharp filter) that climb to one maximum are two stars
-    # closer than the smoothing can separate: they stay where they were
     destination = np.unique(y * groups.shape[1] + x, return_inverse=True)[1]
-    stay = strong & (np.bincount(destination, weights=strong)[destination] > 1)
-    y[stay], x[stay] = peak_y[stay], peak_x[stay]
+    for d in np.unique(destination[strong]):
+        members = np.flatnonzero(strong & (destination == d))
+        if len(members) < 2:
+            continue
+        main = members[np.argmax(sharp[peak_y[members], peak_x[members]])]
+        for m in members[members != main]:
+            if _dip(sharp, (peak_y[m], peak_x[m]), (peak_y[main], peak_x[main])) > dip:
+                y[m], x[m] = peak_y[m], peak_x[m]
     _, first = np.unique(y * groups.shape[1] + x, return_index=True)
     first.sort()
     return y[first], x[first]
+
+
+def _dip(image, start, end):
+    """How far ``image`` falls below its value at ``start`` on the straight line from ``start`` to ``end``."""
+    (y0, x0), (y1, x1) = start, end
+    steps = np.linspace(0.0, 1.0, 2 * int(np.ceil(np.hypot(x1 - x0, y1 - y0))) + 1)
+    line = ndimage.map_coordinates(image, [y0 + steps * (y1 - y0), x0 + steps * (x1 - x0)], order=1)
+    return image[y0, x0] - line.min()
 
 
 def _add_separate_maxima(detection, groups, gy, gx, cut, peak_y, peak_x, fwhm, dip):
@@ -663,9 +678,7 @@ def _add_separate_maxima(detection, groups, gy, gx, cut, peak_y, peak_x, fwhm, d
         if distance.min() <= fwhm:
             continue
         j = same[np.argmin(distance)]
-        steps = np.linspace(0.0, 1.0, 2 * int(np.ceil(distance.min())) + 1)
-        line = ndimage.map_coordinates(detection, [y + steps * (peak_y[j] - y), x + steps * (peak_x[j] - x)], order=1)
-        if detection[y, x] - line.min() > dip:
+        if _dip(detection, (y, x), (peak_y[j], peak_x[j])) > dip:
             peak_y.append(y)
             peak_x.append(x)
     return np.array(peak_y, dtype=int), np.array(peak_x, dtype=int)

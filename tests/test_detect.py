@@ -407,7 +407,7 @@ def eso_field(realdata):
 def test_the_eso_deep_field_against_source_extractor(realdata):
     """A real deep field (ESO NTT, 256x256): most of its objects are faint galaxies. Source Extractor's catalogue
     (detection on a filtered image at 1.5 sigma) is the reference. Pixels above 5 sigma find under half of its 53 clean
-    objects within 1 px; smoothing first (chapter 02) finds 79 % at 4 sigma of the smoothed image and 87 % at 3 sigma,
+    objects within 1 px; smoothing first (chapter 02) finds 81 % at 4 sigma of the smoothed image and 89 % at 3 sigma,
     with at most 5 detections in the negative image (the rate of false alarms from the noise)."""
     image, catalogue = eso_field(realdata)
     clean = catalogue[:, -1] == 0
@@ -426,4 +426,4 @@ def test_the_eso_deep_field_against_source_extractor(realdata):
             distance = cKDTree(xy).query(reference)[0]
             spike = catalogue[clean][:, 11] < 0.8
             assert np.all(distance[~spike] < 2.5), distance[~spike]
-    assert share["plain 5"] < 0.45 and share["smoothed 4"] >= 0.78 and share["smoothed 3"] >= 0.85, share
+    assert share["plain 5"] < 0.45 and share["smoothed 4"] >= 0.8 and share["smoothed 3"] >= 0.87, share
