@@ -231,7 +231,7 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     start for a faint star's centroid) and a maximum of the smoothed image far from every peak is a
     star of its own when the light dips between them by more than :data:`DIP` smoothed noise. The
     number of false detections is measured by running the same search on the negative of the frame
-    (the same noise, no stars): on the ESO deep field of the tests, 0, 1 and 4 at 5, 4 and 3 sigma. In
+    (the same noise, no stars): on the ESO deep field of the tests, 0, 0 and 5 at 5, 4 and 3 sigma. In
     a crowded cluster smoothing blurs close neighbours together: peaks of the sharp filter are kept apart.
 
     The centroid. The plain centroid of a star's pixels above the threshold, ``sum(v * x) / sum(v)``

@@ -406,24 +406,28 @@ def eso_field(realdata):
 
 def test_the_eso_deep_field_against_source_extractor(realdata):
     """A real deep field (ESO NTT, 256x256): most of its objects are faint galaxies. Source Extractor's catalogue
-    (detection on a filtered image at 1.5 sigma) is the reference. Pixels above 5 sigma find under half of its 53 clean
-    objects within 1 px; smoothing first (chapter 02) finds 81 % at 4 sigma of the smoothed image and 89 % at 3 sigma,
+    (detection on a filtered image at 1.5 sigma) is the reference, its windowed positions (XWIN_IMAGE, the kind of
+    centroid find_stars gives) and its isophotal ones (X_IMAGE). Pixels above 5 sigma find 40 % of its 53 clean
+    objects within 1 px; smoothing first (chapter 02) finds 87 % at 4 sigma of the smoothed image and 92 % at
+    3 sigma (81 and 89 % of the isophotal positions: a faint galaxy's brightest knot is not its light's centre),
     with at most 5 detections in the negative image (the rate of false alarms from the noise)."""
     image, catalogue = eso_field(realdata)
     clean = catalogue[:, -1] == 0
-    reference = catalogue[clean][:, 1:3] - 1.0                  # 1-based FITS pixels -> 0-based
+    windowed, isophotal = catalogue[clean][:, 3:5] - 1.0, catalogue[clean][:, 1:3] - 1.0   # 1-based -> 0-based
     negative = 2 * np.median(image) - image                     # the same noise, no objects
     share = {}
     for name, options in (("plain 5", dict(threshold=5.0)), ("smoothed 4", dict(threshold=4.0, smooth=True)),
                           ("smoothed 3", dict(threshold=3.0, smooth=True))):
         stars = detect.find_stars(image, **options)
         xy = np.column_stack([stars["x"], stars["y"]])
-        share[name] = len(align.match(reference, xy, 1.0)[0]) / len(reference)
+        share[name] = [len(align.match(reference, xy, 1.0)[0]) / clean.sum() for reference in (windowed, isophotal)]
         assert len(detect.find_stars(negative, fwhm=stars.meta["fwhm"], **options)) <= 5
         if name == "smoothed 3":
             # every clean object is detected (a detection within 2.5 px), except single-pixel spikes, sharper than
             # any star (A_IMAGE < 0.8 px against 1.0-1.4 for the stars): cosmic rays, which find_stars cleans away
-            distance = cKDTree(xy).query(reference)[0]
+            distance = cKDTree(xy).query(isophotal)[0]
             spike = catalogue[clean][:, 11] < 0.8
             assert np.all(distance[~spike] < 2.5), distance[~spike]
-    assert share["plain 5"] < 0.45 and share["smoothed 4"] >= 0.8 and share["smoothed 3"] >= 0.87, share
+    assert share["plain 5"][0] < 0.45, share
+    assert share["smoothed 4"][0] >= 0.85 and share["smoothed 4"][1] >= 0.8, share
+    assert share["smoothed 3"][0] >= 0.9 and share["smoothed 3"][1] >= 0.87, share
