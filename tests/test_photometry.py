@@ -359,6 +359,25 @@ def test_flux_errors_from_the_ccd_equation_give_pulls_of_width_one():
     assert not 0.8 < np.std(wrong) < 1.2
 
 
+def test_the_annulus_follows_a_sky_that_changes_across_the_frame():
+    """A sky gradient of 150 ADU across the frame (moonlight): the annulus measures the sky around each star, so a
+    straight gradient cancels (the annulus is symmetric about the star) and the fluxes stay right to their errors;
+    one level for the whole frame (detect.background) is wrong by up to 60 ADU per pixel, thousands of ADU per star."""
+    from helpers import detect
+    pulls, global_pulls = [], []
+    for seed in range(6):
+        image, noiseless, x, y = _simulated_field(seed)
+        image = image + 0.5 * np.arange(image.shape[1])[None, :]          # +0.5 ADU per column
+        table = photometry.aperture_photometry(image, x, y, 5.0, 10.0, 18.0, gain=4.0, read_noise=8.0)
+        expected, _ = photometry.aperture_sum(noiseless, x, y, 5.0)
+        pulls.append((table["flux"] - expected) / table["flux_err"])
+        level, _ = detect.background(image)
+        global_pulls.append((table["aperture_sum"] - table["area"] * level - expected) / table["flux_err"])
+    pulls, global_pulls = np.concatenate(pulls), np.concatenate(global_pulls)
+    assert abs(np.mean(pulls)) < 0.2 and 0.85 < np.std(pulls) < 1.15
+    assert np.mean(np.abs(global_pulls) > 5) > 0.5
+
+
 def test_aperture_photometry_columns_units_and_magnitudes():
     image, noiseless, x, y = _simulated_field(1)
     table = photometry.aperture_photometry(image, x, y, 5.0, 10.0, 18.0, gain=4.0, read_noise=8.0, exptime=30.0)
