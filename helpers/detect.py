@@ -218,8 +218,8 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
        star-shaped filter (a Gaussian as wide as a star, minus its mean: DAOFIND's kernel). The filter
        ignores smooth slopes, so a faint star on the wing of a bright one still makes a maximum. Each
        pixel of a group goes to its nearest maximum in the group: the star's pixels.
-    5. Each star gets a centroid, a flux, a peak, a width and flags (see Returns). The pieces of an object
-       wider than a star (a galaxy's light has many maxima) become one object, flagged ``extended``.
+    5. Each star gets a centroid, a flux, a peak, a width and flags (see Returns). An object wider than a
+       star is flagged ``extended``, and the pieces of a galaxy (its light has many maxima) become one.
 
     Faint stars: smooth first. A star whose brightest pixel is 2 or 3 sigma has no pixel above a
     5-sigma threshold, yet its light over a few pixels is clearly there. Averaging over the star's shape
@@ -292,16 +292,19 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
         - ``width``: diameter (pixels) of the disc with the area of the star's pixels above half its peak,
           its FWHM (rough for faint stars: whole pixels);
         - ``extended``: wider than :data:`EXTENDED` times the stars' ``fwhm`` (measured for peaks above 10
-          noise, never for a saturated star): a galaxy, a nebula, or stars too close to separate. The pieces
-          of one group that are extended are joined into one object, whose position is the plain centroid of
-          its pixels (its light's centre, good to a pixel or two), not the windowed one;
+          noise, never for a saturated star): a galaxy, a defocused star, or stars too close to separate (in
+          a crowded group a star's share of pixels can hold a neighbour's wing). An extended object's slopes
+          (pieces whose window ran off) are joined to it; in a group without stars it is centred with a window
+          as wide as itself (Source Extractor's XWIN does the same), and pieces that then share a centre are
+          one object. With ``refine=False`` nothing is joined;
         - ``saturated``: a pixel of the star is at or above ``saturation`` (False if not given);
         - ``edge``: its group comes within ``edge`` pixels of the border (the star may be cut);
         - ``group``: the label of its group; stars sharing a group touch (a blend);
         - ``refined``: the position is the windowed centroid (see above). False when the refinement failed
           (the window ran off: a star lost in a brighter one's light, or a star much wider than ``fwhm``) or
           was not asked for: then ``x``, ``y`` are the brightest pixel of the filtered image (whole
-          pixels) or the plain centroid, good to about half a pixel only. False for an extended object.
+          pixels) or the plain centroid, good to about half a pixel only. An extended object centred with its own
+          width counts as refined when that window converged.
 
         ``table.meta`` holds ``level``, ``noise``, ``threshold`` (in sigma), ``cut`` (the threshold as
         a value above the level), ``fwhm``, ``n_cosmic`` (pixels cleaned), ``n_unrefined``, ``n_extended``,
@@ -393,11 +396,17 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
                                                               max_shift=1.0, return_converged=True)
     extended = (stars["width"] > EXTENDED * fwhm) & (stars["peak"] > 10 * noise) & ~stars["saturated"]
     if refine and extended.any():
-        owner, kept = _join_extended_pieces(owner, extended, converged, peak_label, stars["flux"])
-        x, y = stars["x"][kept], stars["y"][kept]
-        peak_label, extended, converged = peak_label[kept], extended[kept], converged[kept]
-        stars = _measure(image, sub, gx, gy, owner, len(kept), saturation)
-        stars["x"], stars["y"] = x, y
+        # the slopes of an extended object join it; it is centred with a window as wide as itself; pieces that
+        # then share a centre are one object, centred again
+        pieces = (peak_label, extended, converged)
+        owner, (peak_label, extended, converged), stars = _join(
+            image, sub, gx, gy, owner, _slopes_to_maxima(extended, converged, peak_label, stars["flux"]), pieces,
+            stars, saturation)
+        converged = _centre_extended(sub, stars, owner, gy, gx, extended, converged, peak_label)
+        owner, (peak_label, extended, converged), stars = _join(
+            image, sub, gx, gy, owner, _same_centre(stars, extended, peak_label), (peak_label, extended, converged),
+            stars, saturation)
+        converged = _centre_extended(sub, stars, owner, gy, gx, extended, converged, peak_label)
     stars["extended"] = extended
     stars["group"] = peak_label
     stars["edge"] = _touches_edge(groups, edge)[peak_label]
@@ -421,26 +430,72 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     return table
 
 
-def _join_extended_pieces(owner, extended, converged, peak_label, flux):
-    """Join the slopes of an extended object to it: a galaxy's light has many maxima of the star filter.
+def _slopes_to_maxima(extended, converged, peak_label, flux):
+    """Which piece each piece joins: the slopes of an extended object go to its brightest maximum.
 
-    In each group, an extended piece whose centroid did not converge (its window ran off: a slope, not a
-    maximum of its own) is given to the group's brightest extended piece that did converge. Returns the new owner of every
-    group pixel (indices into the pieces kept) and the indices of the pieces kept.
+    A galaxy's light has many maxima of the star filter. In each group, an extended piece whose centroid did
+    not converge (its window ran off: a slope, not a maximum of its own) is given to the group's brightest
+    extended piece that did converge. Returns, for every piece, the index of the piece it joins (itself if none).
     """
     target = np.arange(len(extended))
     for group in np.unique(peak_label[extended]):
         pieces = np.flatnonzero(extended & (peak_label == group))
         maxima = pieces[converged[pieces]]
-        if len(maxima) == 0:
-            continue                          # no piece is a maximum of its own: nothing to join to
-        main = maxima[np.argmax(flux[maxima])]
-        slopes = pieces[~converged[pieces]]
-        target[slopes] = main
+        if len(maxima):                       # else no piece is a maximum of its own: nothing to join to
+            target[pieces[~converged[pieces]]] = maxima[np.argmax(flux[maxima])]
+    return target
+
+
+def _same_centre(stars, extended, peak_label):
+    """Which piece each piece joins: extended pieces of a group centred within half a width of a brighter one."""
+    target = np.arange(len(extended))
+    for k in np.flatnonzero(extended)[np.argsort(-stars["flux"][extended], kind="stable")]:
+        if target[k] != k:
+            continue
+        near = (extended & (peak_label == peak_label[k]) & (target == np.arange(len(target)))
+                & (np.hypot(stars["x"] - stars["x"][k], stars["y"] - stars["y"][k]) < stars["width"][k] / 2))
+        near[k] = False
+        target[near] = k
+    return target
+
+
+def _join(image, sub, gx, gy, owner, target, columns, stars, saturation):
+    """Give the pixels of every piece to ``target[piece]``; measure the pieces kept again (keeping their x, y).
+
+    Returns the new owner of every group pixel, ``columns`` (arrays, one value per piece) for the pieces kept,
+    and their new measurements.
+    """
     kept = np.unique(target)
-    new_index = np.full(len(extended), -1)
+    if len(kept) == len(target):
+        return owner, columns, stars
+    new_index = np.full(len(target), -1)
     new_index[kept] = np.arange(len(kept))
-    return new_index[target[owner]], kept
+    owner = new_index[target[owner]]
+    measured = _measure(image, sub, gx, gy, owner, len(kept), saturation)
+    measured["x"], measured["y"] = stars["x"][kept], stars["y"][kept]
+    return owner, tuple(column[kept] for column in columns), measured
+
+
+def _centre_extended(sub, stars, owner, gy, gx, extended, converged, peak_label):
+    """Centre each extended object of a group without stars with a window as wide as the object (its own pixels).
+
+    A window as narrow as a star wanders on the flat top of a galaxy or a defocused star. An extended object
+    that shares its group with stars keeps its star-sized window: a wide one would take in their light (and
+    in a crowded cluster a star's piece can look "extended" because it holds a neighbour's wing). Updates
+    ``stars`` in place; returns ``converged`` with the extended objects' new flags.
+    """
+    converged = converged.copy()
+    with_stars = np.bincount(peak_label, weights=~extended)[peak_label] > 0
+    for k in np.flatnonzero(extended & ~with_stars):
+        own = np.full(sub.shape, -1)
+        own[gy[owner == k], gx[owner == k]] = 0
+        wide = float(stars["width"][k])
+        x, y, ok = windowed_centroid(sub, [stars["x"][k]], [stars["y"][k]], wide, owner=own, max_shift=wide,
+                                     return_converged=True)
+        if ok[0]:
+            stars["x"][k], stars["y"][k] = x[0], y[0]
+        converged[k] = ok[0]
+    return converged
 
 
 def _box_units(edges, n):

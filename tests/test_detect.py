@@ -395,6 +395,24 @@ def test_a_galaxy_is_one_extended_object_not_dozens_of_stars(smooth):
     assert points["width"][i_points] == pytest.approx(found.meta["fwhm"], rel=0.25)
 
 
+def test_a_broad_star_is_extended_and_centred_with_a_window_of_its_own_width():
+    """A star three times wider than the others (out of focus, or a small galaxy): flagged extended, and centred with a
+    window of its own width; a window as narrow as the other stars wanders on its flat top (3.6 px off before)."""
+    yy, xx = np.mgrid[0:120, 0:120]
+
+    def star(x0, y0, flux, sigma):
+        return flux / (2 * np.pi * sigma ** 2) * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * sigma ** 2))
+    image = 100 + star(30.3, 30.6, 20000, 1.5) + star(90.2, 30.4, 15000, 1.5) + star(30.7, 90.2, 18000, 1.5)
+    for seed, flux in enumerate([8000, 30000]):
+        noisy_image = image + star(85.37, 88.71, flux, 4.5) + np.random.default_rng(seed + 4).normal(0, 3, image.shape)
+        found = detect.find_stars(noisy_image)
+        broad = found[np.hypot(found["x"] - 85.37, found["y"] - 88.71) < 5]
+        assert len(broad) == 1 and broad["extended"][0] and broad["refined"][0]
+        assert np.hypot(broad["x"][0] - 85.37, broad["y"][0] - 88.71) < 0.3
+        assert broad["width"][0] > 2 * found.meta["fwhm"]
+        assert not found["extended"][found["id"] != broad["id"][0]].any()
+
+
 def eso_field(realdata):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")              # the frame's non-standard ESO-LOG cards
