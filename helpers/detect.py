@@ -47,8 +47,9 @@ COLUMNS = {"id": int, "x": float, "y": float, "flux": float, "peak": float, "npi
 #: How the table prints its float columns (rounded, so that a printed table is the same on every machine).
 FORMATS = {"x": ".2f", "y": ".2f", "flux": ".1f", "peak": ".1f", "width": ".2f"}
 
-#: With ``smooth``, a maximum of the smoothed image is a star of its own when the light dips between it and its
-#: group's nearest star by more than this many times the smoothed image's noise.
+#: With ``smooth``, two maxima are two stars when the light dips between them by more than this many times the
+#: noise: of the smoothed image for a maximum far from every star, of the sharp filter for two stars that the
+#: smoothing blurs into one.
 DIP = 2.0
 #: An object wider than this many times the stars' FWHM (at half its peak) is ``extended``: a galaxy, a nebula, or
 #: stars too close to separate.
@@ -487,13 +488,17 @@ def _centre_extended(sub, stars, owner, gy, gx, extended, converged, peak_label)
     converged = converged.copy()
     with_stars = np.bincount(peak_label, weights=~extended)[peak_label] > 0
     for k in np.flatnonzero(extended & ~with_stars):
-        own = np.full(sub.shape, -1)
-        own[gy[owner == k], gx[owner == k]] = 0
+        mine = owner == k
         wide = float(stars["width"][k])
-        x, y, ok = windowed_centroid(sub, [stars["x"][k]], [stars["y"][k]], wide, owner=own, max_shift=wide,
-                                     return_converged=True)
+        margin = int(np.ceil(3 * wide))                # the window's reach around the object's pixels
+        y0, x0 = max(gy[mine].min() - margin, 0), max(gx[mine].min() - margin, 0)
+        y1, x1 = gy[mine].max() + margin + 1, gx[mine].max() + margin + 1
+        own = np.full(sub[y0:y1, x0:x1].shape, -1)     # its pixels 0, the others' -1 (sky) in a cutout
+        own[gy[mine] - y0, gx[mine] - x0] = 0
+        x, y, ok = windowed_centroid(sub[y0:y1, x0:x1], [stars["x"][k] - x0], [stars["y"][k] - y0], wide,
+                                     owner=own, max_shift=wide, return_converged=True)
         if ok[0]:
-            stars["x"][k], stars["y"][k] = x[0], y[0]
+            stars["x"][k], stars["y"][k] = x[0] + x0, y[0] + y0
         converged[k] = ok[0]
     return converged
 
@@ -725,18 +730,20 @@ def _add_separate_maxima(detection, groups, gy, gx, cut, peak_y, peak_x, fwhm, d
     for offset, other in _neighbourhood(padded, gy, gx, 1, outside=-np.inf):
         if offset != (0, 0):
             is_max &= values > other
-    order = np.argsort(-values[is_max], kind="stable")
-    peak_y, peak_x = list(peak_y), list(peak_x)
-    for y, x in zip(gy[is_max][order], gx[is_max][order]):
+    max_y, max_x = gy[is_max], gx[is_max]
+    # most maxima are the peaks' own: keep those farther than fwhm from every peak, highest first
+    far = cKDTree(np.column_stack([peak_x, peak_y])).query(np.column_stack([max_x, max_y]))[0] > fwhm
+    order = np.flatnonzero(far)[np.argsort(-values[is_max][far], kind="stable")]
+    peak_y, peak_x = np.asarray(peak_y), np.asarray(peak_x)
+    for y, x in zip(max_y[order], max_x[order]):
         same = np.flatnonzero(groups[peak_y, peak_x] == groups[y, x])
-        distance = np.hypot(np.take(peak_x, same) - x, np.take(peak_y, same) - y)
-        if distance.min() <= fwhm:
+        distance = np.hypot(peak_x[same] - x, peak_y[same] - y)
+        if distance.min() <= fwhm:                   # near a star added before it
             continue
         j = same[np.argmin(distance)]
         if _dip(detection, (y, x), (peak_y[j], peak_x[j])) > dip:
-            peak_y.append(y)
-            peak_x.append(x)
-    return np.array(peak_y, dtype=int), np.array(peak_x, dtype=int)
+            peak_y, peak_x = np.append(peak_y, y), np.append(peak_x, x)
+    return peak_y.astype(int), peak_x.astype(int)
 
 
 def _one_peak_per_flat_top(saturated, peak_y, peak_x):
