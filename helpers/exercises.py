@@ -39,13 +39,15 @@ def ex00_flats(n_flats, exptime, folder=None):
                       "from a header")
 
 
-def ex00_pixel(value_adu, folder=None):
-    """Chapter 00, exercise 2: the value of bias-1.fits at x = 10, y = 20."""
+def ex00_pixel(value_adu, value_electrons, folder=None):
+    """Chapter 00, exercise 2: the value of bias-1.fits at x = 10, y = 20, in ADU and in electrons (ADU x GAIN)."""
     if _without_truth(folder):
         return NEEDS_TRUTH
     folder = Path(folder) if folder is not None else data.ensure()
-    image, _ = io.read_frame(folder / "bias-1.fits")
-    return check(value_adu, image[20, 10], tolerance=1e-6, hint="the row (y) comes first: image[y, x]")
+    image, header = io.read_frame(folder / "bias-1.fits")
+    adu = image[20, 10]
+    return check([value_adu, value_electrons], [adu, adu * header["GAIN"]], tolerance=1e-6, relative=True,
+                 hint="the row (y) comes first: image[y, x]; electrons = ADU x the header's GAIN (e-/ADU)")
 
 
 def ex01_b_sky(sky_adu, folder=None):
@@ -71,6 +73,29 @@ def ex01_mean_bias(n_pixels, folder=None):
     mean_bias = reduce.combine(io.read_stack(io.select(io.collect(folder), kind="bias")), method="mean")
     return check(n_pixels, int(np.sum(mean_bias > np.median(mean_bias) + 50)),
                  hint="combine the five bias frames with method='mean' and count pixels above median + 50")
+
+
+def ex01_master_noise(ratio, folder=None):
+    """Chapter 01, exercise 3: the noise of bias-1 minus the mean master bias, divided by the read noise.
+
+    The noise is the sigma-clipped standard deviation of ``bias-1.fits - mean master`` times the gain; the read
+    noise is :func:`helpers.camera.read_noise` of the first two bias frames. The master holds bias-1 itself, so
+    the ratio is about sqrt(1 - 1/5) = 0.89, not 1.
+    """
+    if _without_truth(folder):
+        return NEEDS_TRUTH
+    from astropy.stats import sigma_clipped_stats
+
+    from . import camera, reduce
+
+    folder = folder or data.ensure()
+    paths = io.select(io.collect(folder), kind="bias")
+    biases = io.read_stack(paths)
+    one, header = io.read_frame(folder / "bias-1.fits")
+    left = sigma_clipped_stats(one - reduce.combine(biases, method="mean"))[2] * header["GAIN"]
+    return check(ratio, left / camera.read_noise(biases[0], biases[1], header["GAIN"]), tolerance=0.01,
+                 hint="noise = sigma_clipped_stats(bias_1 - mean_bias)[2] * gain; divide it by "
+                      "camera.read_noise(biases[0], biases[1], gain)")
 
 
 def ex03_single_frames(n_pairs, folder=None):

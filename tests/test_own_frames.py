@@ -115,9 +115,10 @@ def test_exercises_of_00_and_01_say_a_folder_without_truth_cannot_be_checked(zoo
     night = zoo_root / "nina-binned"
     for answer in (..., 3.0):
         assert exercises.ex00_flats(answer, answer, folder=night) == exercises.NEEDS_TRUTH
-        assert exercises.ex00_pixel(answer, folder=night) == exercises.NEEDS_TRUTH
+        assert exercises.ex00_pixel(answer, answer, folder=night) == exercises.NEEDS_TRUTH
         assert exercises.ex01_b_sky(answer, folder=night) == exercises.NEEDS_TRUTH
         assert exercises.ex01_mean_bias(answer, folder=night) == exercises.NEEDS_TRUTH
+        assert exercises.ex01_master_noise(answer, folder=night) == exercises.NEEDS_TRUTH
     assert exercises.ex00_flats(..., ..., folder=data.ensure()).startswith("Replace")
 
 
