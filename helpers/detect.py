@@ -37,6 +37,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ._numbers import number
+from ._plateau import LEAST, flat_top
 
 __all__ = ["background", "background_map", "classic_threshold", "find_stars", "windowed_centroid", "cluster_centre",
            "detection_summary", "COLUMNS"]
@@ -304,8 +305,9 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
         - ``refined``: the position is the windowed centroid (see above). False when the refinement failed
           (the window ran off: a star lost in a brighter one's light, or a star much wider than ``fwhm``) or
           was not asked for: then ``x``, ``y`` are the brightest pixel of the filtered image (whole
-          pixels) or the plain centroid, good to about half a pixel only. An extended object centred with its own
-          width counts as refined when that window converged.
+          pixels) or the plain centroid, good to about half a pixel only; a saturated star with a round flat
+          top is then put in the middle of its plateau (a few tenths of a pixel). An extended object centred
+          with its own width counts as refined when that window converged.
 
         ``table.meta`` holds ``level``, ``noise``, ``threshold`` (in sigma), ``cut`` (the threshold as
         a value above the level), ``fwhm``, ``n_cosmic`` (pixels cleaned), ``n_unrefined``, ``n_extended``,
@@ -399,15 +401,18 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     if refine and extended.any():
         # the slopes of an extended object join it; it is centred with a window as wide as itself; pieces that
         # then share a centre are one object, centred again
-        pieces = (peak_label, extended, converged)
-        owner, (peak_label, extended, converged), stars = _join(
-            image, sub, gx, gy, owner, _slopes_to_maxima(extended, converged, peak_label, stars["flux"]), pieces,
-            stars, saturation)
+        pieces = (peak_x, peak_y, peak_label, extended, converged)
+        owner, pieces, stars = _join(image, sub, gx, gy, owner,
+                                     _slopes_to_maxima(extended, converged, peak_label, stars["flux"]), pieces,
+                                     stars, saturation)
+        peak_x, peak_y, peak_label, extended, converged = pieces
         converged = _centre_extended(sub, stars, owner, gy, gx, extended, converged, peak_label)
-        owner, (peak_label, extended, converged), stars = _join(
-            image, sub, gx, gy, owner, _same_centre(stars, extended, peak_label), (peak_label, extended, converged),
-            stars, saturation)
+        owner, pieces, stars = _join(image, sub, gx, gy, owner, _same_centre(stars, extended, peak_label),
+                                     (peak_x, peak_y, peak_label, extended, converged), stars, saturation)
+        peak_x, peak_y, peak_label, extended, converged = pieces
         converged = _centre_extended(sub, stars, owner, gy, gx, extended, converged, peak_label)
+    if refine:
+        _centre_flat_tops(sub, stars, owner, gy, gx, peak_x, peak_y, converged, noise, fwhm)
     stars["extended"] = extended
     stars["group"] = peak_label
     stars["edge"] = _touches_edge(groups, edge)[peak_label]
@@ -425,8 +430,8 @@ def find_stars(image, threshold=5.0, min_pixels=5, saturation=None, edge=3, back
     meta["message"] = (f"found {len(table)} stars more than {threshold:g} sigma above the background "
                        f"(level {typical:.1f}, noise {noise:.2f}){smoothed} in {len(np.unique(peak_label))} "
                        f"groups of at least {min_pixels} pixels; cleaned {meta['n_cosmic']} cosmic-ray pixels"
-                       + (f"; {meta['n_extended']} of them are extended (wider than a star)"
-                          if meta["n_extended"] else ""))
+                       + (f"; {meta['n_extended']} of them {'is' if meta['n_extended'] == 1 else 'are'} extended "
+                          "(wider than a star)" if meta["n_extended"] else ""))
     table.meta.update(meta)
     return table
 
@@ -501,6 +506,32 @@ def _centre_extended(sub, stars, owner, gy, gx, extended, converged, peak_label)
             stars["x"][k], stars["y"][k] = x[0] + x0, y[0] + y0
         converged[k] = ok[0]
     return converged
+
+
+def _centre_flat_tops(sub, stars, owner, gy, gx, peak_x, peak_y, converged, noise, fwhm):
+    """Put a saturated star whose window ran off at the centre of its flat top (a plateau has no peak to climb).
+
+    A star whose windowed centroid did not converge and whose top is flat (:func:`helpers._plateau.flat_top`: 5 or
+    more touching pixels within 2 % of a peak above 50 noise, the rule of chapter 05's fits) is saturated; the
+    middle of its plateau, the mean position of those pixels, is its centre to a few tenths of a pixel, where
+    its brightest pixel can be more than one pixel off. Only a round plateau counts: two saturated stars that
+    touch make one long plateau, whose middle is neither star's centre. Updates ``stars`` in place;
+    ``refined`` stays False.
+    """
+    half = int(np.ceil(2 * fwhm))
+    ny, nx = sub.shape
+    for k in np.flatnonzero(~converged & (stars["peak"] > 50 * noise)):
+        y0, x0 = max(peak_y[k] - half, 0), max(peak_x[k] - half, 0)
+        y1, x1 = min(peak_y[k] + half + 1, ny), min(peak_x[k] + half + 1, nx)
+        mine = (owner == k) & (gy >= y0) & (gy < y1) & (gx >= x0) & (gx < x1)
+        values = np.full((y1 - y0, x1 - x0), -np.inf)
+        values[gy[mine] - y0, gx[mine] - x0] = sub[gy[mine], gx[mine]]
+        top = flat_top(values)
+        if top.sum() >= LEAST and top[peak_y[k] - y0, peak_x[k] - x0]:      # its own top, not a neighbour's
+            rows, cols = np.nonzero(top)
+            spread = np.linalg.eigvalsh(np.cov(np.vstack([cols, rows])) + np.eye(2) / 12)   # + a pixel's own
+            if spread[1] < 2 * spread[0]:      # round: one star's top (two touching ones make a long plateau)
+                stars["x"][k], stars["y"][k] = x0 + cols.mean(), y0 + rows.mean()
 
 
 def _box_units(edges, n):

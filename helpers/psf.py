@@ -62,8 +62,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from astropy.table import Table
-from scipy import ndimage
 from scipy.optimize import least_squares
+
+from ._plateau import LEAST, WITHIN, flat_top
 
 __all__ = ["noise_model", "gaussian_1d", "gaussian_2d", "moffat_2d", "gaussian_fwhm", "moffat_fwhm",
            "strip", "cutout", "fit_gaussian_1d", "fit_gaussian_2d", "fit_moffat_2d", "fit_star", "fwhm_map",
@@ -804,21 +805,17 @@ def _fit_2d(profile, function, flux_function, fwhm_function, widths, image, x, y
     return fit
 
 
-def _flat_top(data, use, sky, noise, within=0.02, least=5, snr=50.0):
+def _flat_top(data, use, sky, noise, within=WITHIN, least=LEAST, snr=50.0):
     """How many touching pixels sit within ``within`` of the star's peak, if that looks like a cut-off top.
 
-    A star's profile is round at the top: at most the 2 x 2 pixels around its centre are nearly equal (when
-    it falls on a pixel corner), the next ones are at least 15 % fainter for a FWHM of 2 px or more. A
-    saturated star (digitally clipped, then divided by the flat) has a plateau: ``least`` (5) or more
-    touching pixels within 2 % of the peak. Only bright stars (peak ``snr`` times the noise) are judged, so
-    noise on a faint top is not taken for a plateau. Returns 0 when the top is not flat.
+    The rule of :mod:`helpers._plateau`: ``least`` (5) or more touching pixels within 2 % of the peak. Only
+    bright stars (peak ``snr`` times the noise) are judged, so noise on a faint top is not taken for a
+    plateau. Returns 0 when the top is not flat.
     """
     above = np.where(use, data - sky, -np.inf)
-    peak = np.max(above)
-    if not peak > snr * np.nanmedian(noise):
+    if not np.max(above) > snr * np.nanmedian(noise):
         return 0
-    top, _ = ndimage.label(above >= (1 - within) * peak, structure=np.ones((3, 3), dtype=bool))
-    size = int(np.sum(top == top[np.unravel_index(np.argmax(above), above.shape)]))
+    size = int(flat_top(above, within).sum())
     return size if size >= least else 0
 
 

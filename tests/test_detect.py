@@ -449,3 +449,25 @@ def test_the_eso_deep_field_against_source_extractor(realdata):
     assert share["plain 5"][0] < 0.45, share
     assert share["smoothed 4"][0] >= 0.85 and share["smoothed 4"][1] >= 0.8, share
     assert share["smoothed 3"][0] >= 0.9 and share["smoothed 3"][1] >= 0.87, share
+
+
+def test_a_saturated_star_whose_window_ran_off_sits_in_the_middle_of_its_flat_top(default_v):
+    """In the cluster's core a saturated star's window runs off (its neighbours' light): it used to keep its brightest
+    pixel, 1.24 px from the truth; the middle of its round plateau is its centre."""
+    _, truth, _, stars = default_v
+    true_x, true_y = truth.positions("m13-v-60s-1")
+    saturated = stars[~stars["refined"] & (stars["peak"] > 0.9 * stars["peak"].max())]
+    assert len(saturated) >= 1
+    for star in saturated:
+        assert np.hypot(true_x - star["x"], true_y - star["y"]).min() < 0.2
+
+
+def test_two_touching_saturated_stars_are_not_moved_to_the_middle_of_their_long_plateau():
+    yy, xx = np.mgrid[0:80, 0:80]
+
+    def moffat(x0, y0, flux, fwhm=4.0, beta=3.0):
+        alpha = fwhm / (2 * np.sqrt(2 ** (1 / beta) - 1))
+        return flux * (beta - 1) / (np.pi * alpha ** 2) * (1 + ((xx - x0) ** 2 + (yy - y0) ** 2) / alpha ** 2) ** -beta
+    image = np.minimum(200 + moffat(40.3, 40.7, 3e6) + moffat(45.3, 42.8, 1e6), 30000.0)
+    found = detect.find_stars(image + np.random.default_rng(2).normal(0, 5, image.shape))
+    assert np.hypot(found["x"] - 40.3, found["y"] - 40.7).min() < 0.5       # at its brightest pixel, not 1.4 px off
