@@ -46,7 +46,7 @@ def _chapters_with_sliders():
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
         if any(c["cell_type"] == "code" and "widgets." in "".join(c["source"]) and
-               "NBVAL_IGNORE_OUTPUT" in "".join(c["source"]) for c in cells):
+               "nbval-ignore-output" in c["metadata"].get("tags", []) for c in cells):
             chapters.append(path.name)
     return chapters
 
